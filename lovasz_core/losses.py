@@ -1,0 +1,427 @@
+"""Lovász-Softmax, Lovász hinge and Lovász sigmoid losses (Berman et al., CVPR 2018).
+
+Same argument names, order and defaults as the paper's reference code, so the functions are a
+drop-in replacement; the work is vectorized: one sort over every (image × class) group, ignored
+pixels masked instead of removed, and a custom autograd function whose backward only scales the
+Jaccard gradient g computed in the forward pass (no graph through sort, cumsum and gather).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
+
+from .extension import sorted_jaccard_weights
+from .validation import (
+    check_bool_flag,
+    check_finite,
+    check_floating,
+    check_ignore_index,
+    check_integer_labels,
+    check_label_range,
+    check_ndim,
+    check_probability_range,
+    check_same_device,
+    check_shape,
+    check_tensor,
+    valid_mask,
+)
+
+__all__ = [
+    "lovasz_softmax",
+    "lovasz_hinge",
+    "lovasz_sigmoid",
+    "LovaszSoftmaxLoss",
+    "LovaszHingeLoss",
+    "LovaszSigmoidLoss",
+]
+
+ClassSelection = str | Sequence[int]
+
+
+class _PrecomputedGradient(torch.autograd.Function):
+    """Returns ``value`` and, in backward, ``grad_output * gradient`` for ``inputs``.
+
+    The losses compute their exact gradient during the forward pass (it falls out of the sort
+    for free), so the backward pass is one multiplication and only ``gradient`` is saved.
+    """
+
+    @staticmethod
+    def forward(ctx, inputs: Tensor, value: Tensor, gradient: Tensor) -> Tensor:  # noqa: ARG004
+        ctx.save_for_backward(gradient)
+        return value.clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output: Tensor) -> tuple[Tensor, None, None]:
+        (gradient,) = ctx.saved_tensors
+        return grad_output.to(gradient.dtype) * gradient, None, None
+
+
+def _accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def _check_scores_and_labels(
+    scores_name: str, scores: Tensor, labels: Tensor, ignore_index: object, channel_dim: bool
+) -> int | None:
+    """Shared door checks: tensors, dtypes, device, finiteness and matching shapes."""
+    check_tensor(scores_name, scores)
+    check_tensor("labels", labels)
+    check_floating(scores_name, scores)
+    check_integer_labels("labels", labels)
+    check_same_device(scores_name, scores, "labels", labels)
+    ignore_index = check_ignore_index(ignore_index)
+    if channel_dim:
+        check_ndim(scores_name, scores, "[B, C, *spatial] with 1 to 3 spatial dims", 3, 5)
+        expected = (scores.shape[0], *scores.shape[2:])
+        check_shape("labels", labels, expected, f"[B, *spatial] matching `{scores_name}`")
+    check_finite(scores_name, scores)
+    return ignore_index
+
+
+def _class_selection(
+    classes: object, num_classes: int, present: Tensor, has_valid: Tensor
+) -> Tensor:
+    """Boolean [B', C]: which (image, class) terms enter the mean."""
+    if isinstance(classes, str):
+        if classes == "present":
+            return present
+        if classes == "all":
+            return has_valid.expand_as(present).clone()
+        raise ValueError(f"`classes` must be 'present', 'all' or a list of class indices, got {classes!r}")
+    if isinstance(classes, Tensor):
+        classes = classes.tolist()
+    if not isinstance(classes, Sequence) or len(classes) == 0:
+        raise ValueError(
+            f"`classes` must be 'present', 'all' or a non-empty list of class indices, got {classes!r}"
+        )
+    for c in classes:
+        if isinstance(c, bool) or not isinstance(c, int):
+            raise TypeError(f"`classes` must contain ints, got {c!r} ({type(c).__name__})")
+        if not 0 <= c < num_classes:
+            raise ValueError(f"`classes` must contain indices in [0, {num_classes - 1}], got {c}")
+    chosen = torch.zeros(num_classes, dtype=torch.bool, device=present.device)
+    chosen[list(classes)] = True
+    return chosen & has_valid
+
+
+def _class_weight_vector(class_weights: object, num_classes: int, like: Tensor) -> Tensor:
+    if class_weights is None:
+        return torch.ones(num_classes, dtype=like.dtype, device=like.device)
+    weights = torch.as_tensor(class_weights, dtype=like.dtype, device=like.device)
+    if weights.shape != (num_classes,):
+        raise ValueError(
+            f"`class_weights` must have shape [C] = ({num_classes},), got {tuple(weights.shape)}"
+        )
+    if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+        raise ValueError("`class_weights` must be finite and non-negative")
+    return weights
+
+
+def _mean_of_selected(
+    group_loss: Tensor, selected: Tensor, class_weights: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Weighted mean over selected classes per image, then mean over images.
+
+    Returns the scalar loss and d loss / d group_loss ([B', C]); an image with nothing selected
+    contributes 0 but still counts in the mean over images (the reference code's convention).
+    """
+    coefficient = selected.to(group_loss.dtype) * class_weights
+    denominator = coefficient.sum(-1, keepdim=True)
+    coefficient = torch.where(denominator > 0, coefficient / denominator.clamp_min(1e-30), 0.0)
+    coefficient = coefficient / group_loss.shape[0]
+    return (coefficient * group_loss).sum(), coefficient
+
+
+def lovasz_softmax(
+    probas: Tensor,
+    labels: Tensor,
+    classes: ClassSelection = "present",
+    per_image: bool = False,
+    ignore_index: int | None = None,
+    *,
+    class_weights: Sequence[float] | Tensor | None = None,
+) -> Tensor:
+    """Multi-class Lovász-Softmax loss (Berman et al., CVPR 2018, Eq. 12).
+
+    For each class c, the errors ``m_i(c) = |1[y_i = c] − p_i(c)|`` are sorted and fed to the
+    Lovász extension of the Jaccard loss; the loss is the mean over the chosen classes.
+
+    Args:
+        probas: ``[B, C, *spatial]`` class probabilities (softmax output), 1 to 3 spatial dims.
+        labels: ``[B, *spatial]`` integer labels in ``[0, C)``, or ``ignore_index``.
+        classes: ``"present"`` (classes present in the labels), ``"all"`` (an absent class costs
+            its largest probability), or a list of class indices.
+        per_image: compute the loss per image and average, instead of over the whole batch.
+        ignore_index: label of void pixels (e.g. 255), left out of every class.
+        class_weights: optional ``[C]`` non-negative weights of the mean over classes.
+
+    Returns:
+        0-d tensor (float32 for half-precision input). An image with no valid pixel, or no
+        selected class, contributes 0.
+
+    Example:
+        >>> probas = torch.softmax(torch.randn(2, 3, 8, 8), dim=1)
+        >>> labels = torch.randint(0, 3, (2, 8, 8))
+        >>> loss = lovasz_softmax(probas, labels)
+    """
+    ignore_index = _check_scores_and_labels("probas", probas, labels, ignore_index, True)
+    per_image = check_bool_flag("per_image", per_image)
+    num_classes = probas.shape[1]
+    if num_classes < 2:
+        raise ValueError(
+            f"`probas` must have C >= 2 classes along dim 1, got C = {num_classes}; "
+            "for a single foreground channel use lovasz_hinge or lovasz_sigmoid"
+        )
+    check_probability_range("probas", probas)
+    valid = valid_mask(labels, ignore_index)
+    check_label_range("labels", labels, 0, num_classes - 1, valid, "class indices")
+    if isinstance(classes, str) and classes not in ("present", "all"):
+        raise ValueError(f"`classes` must be 'present', 'all' or a list of class indices, got {classes!r}")
+
+    batch = probas.shape[0]
+    dtype = _accumulation_dtype(probas.dtype)
+    with torch.no_grad():
+        probs = probas.detach().reshape(batch, num_classes, -1).to(dtype)
+        flat_labels = labels.reshape(batch, -1)
+        flat_valid = None if valid is None else valid.reshape(batch, -1)
+        if not per_image:  # one group per class over all pixels of the batch
+            probs = probs.transpose(0, 1).reshape(1, num_classes, -1)
+            flat_labels = flat_labels.reshape(1, -1)
+            flat_valid = None if flat_valid is None else flat_valid.reshape(1, -1)
+        class_ids = torch.arange(num_classes, device=probas.device).view(1, -1, 1)
+        fg = flat_labels.unsqueeze(1) == class_ids  # [B', C, N] bool, no float one-hot
+        valid_3d = None if flat_valid is None else flat_valid.unsqueeze(1)
+        if valid_3d is not None:
+            fg &= valid_3d
+        errors = torch.where(fg, 1.0 - probs, probs)
+        group_loss, weights = sorted_jaccard_weights(errors, fg, valid_3d)
+
+        present = fg.any(-1)
+        has_valid = (
+            torch.ones_like(present[:, :1]) if flat_valid is None else flat_valid.any(-1, keepdim=True)
+        )
+        selected = _class_selection(classes, num_classes, present, has_valid)
+        weight_vector = _class_weight_vector(class_weights, num_classes, group_loss)
+        value, coefficient = _mean_of_selected(group_loss, selected, weight_vector)
+
+        # d errors / d p = −1 on the class's pixels, +1 elsewhere (0 where the error is 0,
+        # as autograd through |1[y=c] − p| gives).
+        weights *= coefficient.unsqueeze(-1)
+        weights = torch.where(fg, -weights, weights).masked_fill_(errors == 0, 0.0)
+        del errors, fg
+        if not per_image:
+            weights = weights.reshape(num_classes, batch, -1).transpose(0, 1)
+        gradient = weights.reshape(probas.shape).to(probas.dtype)
+    return _PrecomputedGradient.apply(probas, value, gradient)
+
+
+def _binary_scores(scores: Tensor, labels: Tensor, name: str) -> Tensor:
+    """Accept ``[B, *spatial]`` or ``[B, 1, *spatial]`` scores for ``[B, *spatial]`` labels."""
+    if scores.dim() == labels.dim() + 1 and scores.shape[1] == 1:
+        scores = scores.squeeze(1)
+    if scores.shape != labels.shape:
+        raise ValueError(
+            f"`{name}` must have shape [B, *spatial] (or [B, 1, *spatial]) matching `labels` "
+            f"{tuple(labels.shape)}, got {tuple(scores.shape)}"
+        )
+    return scores
+
+
+def _per_group_mean(group_loss: Tensor, selected: Tensor) -> tuple[Tensor, Tensor]:
+    ones = torch.ones(group_loss.shape[-1], dtype=group_loss.dtype, device=group_loss.device)
+    return _mean_of_selected(group_loss, selected, ones)
+
+
+def lovasz_hinge(
+    logits: Tensor,
+    labels: Tensor,
+    per_image: bool = True,
+    ignore_index: int | None = None,
+) -> Tensor:
+    """Binary Lovász hinge loss (Berman et al., CVPR 2018, Eq. 10).
+
+    Hinge errors ``m_i = max(0, 1 − s_i y*_i)`` with signs ``y* = 2·label − 1`` go through the
+    Lovász extension of the Jaccard loss of the foreground class.
+
+    Args:
+        logits: ``[B, *spatial]`` (or ``[B, 1, *spatial]``) real scores, foreground if > 0.
+        labels: ``[B, *spatial]`` in {0, 1}, or ``ignore_index``.
+        per_image: average per-image losses (default, as in the reference code) or pool the batch.
+        ignore_index: label of void pixels.
+
+    Returns:
+        0-d tensor; an image with no valid pixel contributes 0.
+
+    Example:
+        >>> loss = lovasz_hinge(torch.randn(2, 8, 8), torch.randint(0, 2, (2, 8, 8)))
+    """
+    ignore_index = _check_scores_and_labels("logits", logits, labels, ignore_index, False)
+    per_image = check_bool_flag("per_image", per_image)
+    scores = _binary_scores(logits, labels, "logits")
+    if labels.dim() < 2:
+        raise ValueError(f"`labels` must have shape [B, *spatial], got {tuple(labels.shape)}")
+    valid = valid_mask(labels, ignore_index)
+    check_label_range("labels", labels, 0, 1, valid, "binary labels")
+
+    batch = labels.shape[0]
+    dtype = _accumulation_dtype(logits.dtype)
+    with torch.no_grad():
+        groups = batch if per_image else 1
+        s = scores.detach().reshape(groups, 1, -1).to(dtype)
+        fg = (labels.reshape(groups, 1, -1) == 1)
+        valid_3d = None if valid is None else valid.reshape(groups, 1, -1)
+        if valid_3d is not None:
+            fg &= valid_3d
+        signed = torch.where(fg, s, -s)
+        margins = 1.0 - signed  # hinge errors before the ReLU
+        errors = margins.clamp_min(0.0)
+        group_loss, weights = sorted_jaccard_weights(errors, fg, valid_3d)
+        has_valid = (
+            torch.ones(groups, 1, dtype=torch.bool, device=labels.device)
+            if valid_3d is None
+            else valid_3d.any(-1)
+        )
+        value, coefficient = _per_group_mean(group_loss, has_valid)
+        weights *= coefficient.unsqueeze(-1)
+        # d m / d s = −y* where the hinge is active (margin > 0), else 0.
+        weights = torch.where(fg, -weights, weights).masked_fill_(margins <= 0, 0.0)
+        gradient = weights.reshape(scores.shape).to(logits.dtype).reshape(logits.shape)
+    return _PrecomputedGradient.apply(logits, value, gradient)
+
+
+def _lovasz_sigmoid_probas(
+    probas: Tensor, labels: Tensor, per_image: bool, ignore_index: int | None
+) -> Tensor:
+    """Lovász loss of per-channel probabilities ``probas`` [B, C, *spatial] against 0/1 labels."""
+    valid = valid_mask(labels, ignore_index)
+    check_label_range("labels", labels, 0, 1, valid, "binary labels")
+    batch, channels = probas.shape[:2]
+    dtype = _accumulation_dtype(probas.dtype)
+    with torch.no_grad():
+        probs = probas.detach().reshape(batch, channels, -1).to(dtype)
+        flat_labels = labels.reshape(batch, channels, -1)
+        flat_valid = None if valid is None else valid.reshape(batch, channels, -1)
+        if not per_image:
+            probs = probs.transpose(0, 1).reshape(1, channels, -1)
+            flat_labels = flat_labels.transpose(0, 1).reshape(1, channels, -1)
+            if flat_valid is not None:
+                flat_valid = flat_valid.transpose(0, 1).reshape(1, channels, -1)
+        fg = flat_labels == 1
+        if flat_valid is not None:
+            fg &= flat_valid
+        errors = torch.where(fg, 1.0 - probs, probs).contiguous()
+        group_loss, weights = sorted_jaccard_weights(errors, fg, flat_valid)
+        has_valid = (
+            torch.ones_like(group_loss, dtype=torch.bool) if flat_valid is None else flat_valid.any(-1)
+        )
+        value, coefficient = _per_group_mean(group_loss, has_valid)
+        weights *= coefficient.unsqueeze(-1)
+        weights = torch.where(fg, -weights, weights).masked_fill_(errors == 0, 0.0)
+        if not per_image:
+            weights = weights.reshape(channels, batch, -1).transpose(0, 1)
+        gradient = weights.reshape(probas.shape).to(probas.dtype)
+    return _PrecomputedGradient.apply(probas, value, gradient)
+
+
+def _check_multilabel(scores_name: str, scores: Tensor, labels: Tensor, ignore_index: object, per_image: object) -> int | None:
+    ignore_index = _check_scores_and_labels(scores_name, scores, labels, ignore_index, False)
+    check_bool_flag("per_image", per_image)
+    check_ndim(scores_name, scores, "[B, C, *spatial] with 1 to 3 spatial dims", 3, 5)
+    check_shape("labels", labels, scores.shape, f"[B, C, *spatial] matching `{scores_name}`")
+    return ignore_index
+
+
+def lovasz_sigmoid(
+    logits: Tensor,
+    labels: Tensor,
+    per_image: bool = False,
+    ignore_index: int | None = None,
+) -> Tensor:
+    """Multi-label Lovász loss with sigmoid errors: one Jaccard per channel, averaged over channels.
+
+    Each channel c is its own binary problem with errors ``|label_c − σ(logit_c)|``; the Lovász
+    extension of its Jaccard loss is computed and the channels are averaged (a channel with no
+    foreground costs its largest probability, as under ``classes="all"``).
+
+    Args:
+        logits: ``[B, C, *spatial]`` independent per-channel scores.
+        labels: ``[B, C, *spatial]`` in {0, 1}, or ``ignore_index``.
+        per_image: average per-image losses instead of pooling the batch.
+        ignore_index: label value of void elements.
+
+    Example:
+        >>> loss = lovasz_sigmoid(torch.randn(2, 3, 8, 8), torch.randint(0, 2, (2, 3, 8, 8)))
+    """
+    ignore_index = _check_multilabel("logits", logits, labels, ignore_index, per_image)
+    return _lovasz_sigmoid_probas(torch.sigmoid(logits), labels, per_image, ignore_index)
+
+
+class LovaszSoftmaxLoss(nn.Module):
+    """Module form of :func:`lovasz_softmax`; takes logits by default (``from_logits=True``).
+
+    Example:
+        >>> criterion = LovaszSoftmaxLoss(ignore_index=255)
+        >>> loss = criterion(torch.randn(2, 4, 16, 16), torch.randint(0, 4, (2, 16, 16)))
+    """
+
+    def __init__(
+        self,
+        classes: ClassSelection = "present",
+        per_image: bool = False,
+        ignore_index: int | None = None,
+        class_weights: Sequence[float] | Tensor | None = None,
+        from_logits: bool = True,
+    ) -> None:
+        super().__init__()
+        self.classes = classes
+        self.per_image = per_image
+        self.ignore_index = ignore_index
+        self.class_weights = class_weights
+        self.from_logits = from_logits
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        if self.from_logits:
+            check_tensor("input", input)
+            check_floating("input", input)
+            input = torch.softmax(input, dim=1)  # noqa: A001
+        return lovasz_softmax(
+            input, target, self.classes, self.per_image, self.ignore_index,
+            class_weights=self.class_weights,
+        )
+
+
+class LovaszHingeLoss(nn.Module):
+    """Module form of :func:`lovasz_hinge` (binary; input is always real-valued logits)."""
+
+    def __init__(self, per_image: bool = True, ignore_index: int | None = None) -> None:
+        super().__init__()
+        self.per_image = per_image
+        self.ignore_index = ignore_index
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return lovasz_hinge(input, target, self.per_image, self.ignore_index)
+
+
+class LovaszSigmoidLoss(nn.Module):
+    """Module form of :func:`lovasz_sigmoid`; ``from_logits=False`` takes probabilities instead."""
+
+    def __init__(
+        self, per_image: bool = False, ignore_index: int | None = None, from_logits: bool = True
+    ) -> None:
+        super().__init__()
+        self.per_image = per_image
+        self.ignore_index = ignore_index
+        self.from_logits = from_logits
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        if self.from_logits:
+            return lovasz_sigmoid(input, target, self.per_image, self.ignore_index)
+        ignore_index = _check_multilabel("input", input, target, self.ignore_index, self.per_image)
+        check_probability_range("input", input)
+        return _lovasz_sigmoid_probas(input, target, self.per_image, ignore_index)

@@ -1,0 +1,97 @@
+"""Segmentation metrics: confusion matrix, per-class IoU (Jaccard index) and mean IoU.
+
+J_c = |{y=c} ∩ {ŷ=c}| / |{y=c} ∪ {ŷ=c}| (Berman et al. 2018, Eq. 1); a class absent from both
+the ground truth and the prediction has no defined IoU (NaN) and is left out of the mean.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .validation import (
+    check_ignore_index,
+    check_integer_labels,
+    check_label_range,
+    check_same_device,
+    check_tensor,
+    valid_mask,
+)
+
+__all__ = ["confusion_matrix", "iou_from_confusion", "per_class_iou", "mean_iou"]
+
+
+def _check_num_classes(num_classes: object) -> int:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+        raise TypeError(f"`num_classes` must be an int, got {type(num_classes).__name__}")
+    if num_classes < 1:
+        raise ValueError(f"`num_classes` must be >= 1, got {num_classes}")
+    return num_classes
+
+
+def confusion_matrix(
+    prediction: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = None
+) -> Tensor:
+    """Counts of (true class, predicted class) pairs.
+
+    Args:
+        prediction: ``[*]`` integer predicted classes (e.g. ``logits.argmax(1)``).
+        target: ``[*]`` integer true classes, same shape; ``ignore_index`` pixels are skipped.
+        num_classes: C.
+
+    Returns:
+        ``[C, C]`` int64 matrix, rows = ground truth, columns = prediction.
+
+    Example:
+        >>> confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), 2)
+        tensor([[1, 1],
+                [0, 1]])
+    """
+    check_tensor("prediction", prediction)
+    check_tensor("target", target)
+    check_integer_labels("prediction", prediction)
+    check_integer_labels("target", target)
+    check_same_device("prediction", prediction, "target", target)
+    num_classes = _check_num_classes(num_classes)
+    ignore_index = check_ignore_index(ignore_index)
+    if prediction.shape != target.shape:
+        raise ValueError(
+            f"`prediction` must have the shape of `target` {tuple(target.shape)}, "
+            f"got {tuple(prediction.shape)}"
+        )
+    valid = valid_mask(target, ignore_index)
+    check_label_range("target", target, 0, num_classes - 1, valid, "class indices")
+    check_label_range("prediction", prediction, 0, num_classes - 1, valid, "class indices")
+    truth = target.reshape(-1).long()
+    predicted = prediction.reshape(-1).long()
+    if valid is not None:
+        keep = valid.reshape(-1)
+        truth, predicted = truth[keep], predicted[keep]
+    pairs = truth * num_classes + predicted
+    counts = torch.bincount(pairs, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def iou_from_confusion(confusion: Tensor) -> Tensor:
+    """Per-class IoU ``[C]`` (float64) from a ``[C, C]`` confusion matrix; NaN where undefined."""
+    check_tensor("confusion", confusion)
+    if confusion.dim() != 2 or confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"`confusion` must have shape [C, C], got {tuple(confusion.shape)}")
+    counts = confusion.to(torch.float64)
+    intersection = counts.diagonal()
+    union = counts.sum(0) + counts.sum(1) - intersection
+    return torch.where(union > 0, intersection / union.clamp_min(1), torch.nan)
+
+
+def per_class_iou(
+    prediction: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = None
+) -> Tensor:
+    """IoU of each class, ``[C]`` float64, NaN for a class absent from prediction and target."""
+    return iou_from_confusion(confusion_matrix(prediction, target, num_classes, ignore_index))
+
+
+def mean_iou(
+    prediction: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = None
+) -> Tensor:
+    """Mean IoU over the classes whose IoU is defined (0-d float64; NaN if none is)."""
+    return per_class_iou(prediction, target, num_classes, ignore_index).nanmean()

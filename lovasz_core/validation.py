@@ -1,0 +1,117 @@
+"""Input checks shared by every public function of :mod:`lovasz_core`.
+
+Each helper raises :class:`TypeError` (wrong kind of object or dtype) or :class:`ValueError`
+(wrong shape, range or value) with a message that names the argument, what was expected and
+what was received, so that a user (or the app) can show it as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+_INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+def check_tensor(name: str, value: object) -> Tensor:
+    """Return ``value`` if it is a non-empty tensor, else raise."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(value).__name__}")
+    if value.numel() == 0:
+        raise ValueError(f"`{name}` must not be empty, got shape {tuple(value.shape)}")
+    return value
+
+
+def check_floating(name: str, value: Tensor) -> None:
+    """Require a floating-point dtype (half, bfloat16, float32 or float64)."""
+    if not value.is_floating_point():
+        raise TypeError(
+            f"`{name}` must be a floating-point tensor (float16/bfloat16/float32/float64), "
+            f"got dtype {value.dtype}"
+        )
+
+
+def check_finite(name: str, value: Tensor) -> None:
+    """Reject NaN and ±inf, which would silently poison a sort-based loss."""
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"`{name}` must be finite, but it contains NaN or inf values")
+
+
+def check_integer_labels(name: str, value: Tensor) -> None:
+    """Labels are class indices: an integer or boolean tensor."""
+    if value.dtype not in _INTEGER_DTYPES and value.dtype != torch.bool:
+        raise TypeError(
+            f"`{name}` must be an integer (or bool) tensor of class indices, got dtype {value.dtype}"
+        )
+
+
+def check_same_device(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
+    if a.device != b.device:
+        raise ValueError(
+            f"`{name_a}` and `{name_b}` must be on the same device, got {a.device} and {b.device}"
+        )
+
+
+def check_ndim(name: str, value: Tensor, expected: str, min_dim: int, max_dim: int) -> None:
+    if not min_dim <= value.dim() <= max_dim:
+        raise ValueError(
+            f"`{name}` must have shape {expected}, got shape {tuple(value.shape)}"
+        )
+
+
+def check_shape(name: str, value: Tensor, shape: Sequence[int], expected: str) -> None:
+    if tuple(value.shape) != tuple(shape):
+        raise ValueError(
+            f"`{name}` must have shape {expected} = {tuple(shape)}, got {tuple(value.shape)}"
+        )
+
+
+def check_ignore_index(ignore_index: object) -> int | None:
+    """``ignore_index`` is ``None`` or a Python int (255 is the usual void label)."""
+    if ignore_index is None:
+        return None
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(
+            f"`ignore_index` must be an int or None, got {type(ignore_index).__name__}"
+        )
+    return ignore_index
+
+
+def valid_mask(labels: Tensor, ignore_index: int | None) -> Tensor | None:
+    """Boolean mask of the labels that count, or ``None`` when nothing is ignored."""
+    if ignore_index is None:
+        return None
+    return labels != ignore_index
+
+
+def check_label_range(
+    name: str, labels: Tensor, low: int, high: int, valid: Tensor | None, what: str
+) -> None:
+    """Every label that is not ignored must lie in ``[low, high]``."""
+    kept = labels if valid is None else labels[valid]
+    if kept.numel() == 0:
+        return
+    lo, hi = int(kept.min()), int(kept.max())
+    if lo < low or hi > high:
+        raise ValueError(
+            f"`{name}` must hold {what} in [{low}, {high}] (or ignore_index), "
+            f"got values in [{lo}, {hi}]"
+        )
+
+
+def check_probability_range(name: str, value: Tensor, tolerance: float = 1e-3) -> None:
+    """Probabilities must lie in [0, 1] (a small tolerance absorbs half-precision rounding)."""
+    lo, hi = torch.aminmax(value.detach())
+    if float(lo) < -tolerance or float(hi) > 1 + tolerance:
+        raise ValueError(
+            f"`{name}` must hold probabilities in [0, 1] (did you pass logits? use "
+            f"from_logits=True or softmax first), got values in [{float(lo):.4g}, {float(hi):.4g}]"
+        )
+
+
+def check_bool_flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a bool, got {type(value).__name__}")
+    return value
