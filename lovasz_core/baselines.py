@@ -24,7 +24,7 @@ from .validation import (
     valid_mask,
 )
 
-__all__ = ["check_logits_and_labels", "cross_entropy", "soft_jaccard", "dice", "focal"]
+__all__ = ["check_logits_and_labels", "cross_entropy", "dice", "focal", "soft_jaccard"]
 
 
 def check_logits_and_labels(logits: Tensor, labels: Tensor, ignore_index: object) -> int | None:
@@ -40,7 +40,8 @@ def check_logits_and_labels(logits: Tensor, labels: Tensor, ignore_index: object
         raise ValueError(f"`logits` must have C >= 2 classes along dim 1, got C = {logits.shape[1]}")
     check_shape("labels", labels, (logits.shape[0], *logits.shape[2:]), "[B, *spatial] matching `logits`")
     check_finite("logits", logits)
-    check_label_range("labels", labels, 0, logits.shape[1] - 1, valid_mask(labels, ignore_index), "class indices")
+    valid = valid_mask(labels, ignore_index)
+    check_label_range("labels", labels, 0, logits.shape[1] - 1, valid, "class indices")
     return ignore_index
 
 
@@ -70,7 +71,9 @@ def cross_entropy(logits: Tensor, labels: Tensor, ignore_index: int | None = Non
     return F.cross_entropy(logits, target, ignore_index=ignore_index)
 
 
-def _region_overlaps(logits: Tensor, labels: Tensor, ignore_index: int | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _region_overlaps(
+    logits: Tensor, labels: Tensor, ignore_index: int | None
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     batch, classes = logits.shape[:2]
     probas = torch.softmax(logits, dim=1).reshape(batch, classes, -1)
     one_hot, valid = _one_hot_and_valid(logits, labels, ignore_index)
@@ -82,7 +85,9 @@ def _region_overlaps(logits: Tensor, labels: Tensor, ignore_index: int | None) -
     return intersection, predicted, truth, truth > 0
 
 
-def soft_jaccard(logits: Tensor, labels: Tensor, ignore_index: int | None = None, smooth: float = 1.0) -> Tensor:
+def soft_jaccard(
+    logits: Tensor, labels: Tensor, ignore_index: int | None = None, smooth: float = 1.0
+) -> Tensor:
     """Soft Jaccard loss 1 − (Σ p·y + s) / (Σ p + Σ y − Σ p·y + s), mean over present classes.
 
     Sums run over the whole batch; ``smooth`` s keeps the ratio defined.

@@ -11,6 +11,7 @@ sort the errors m in decreasing order (permutation π); with the ground truth so
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -18,7 +19,9 @@ from torch import Tensor
 
 from .validation import check_same_device, check_tensor
 
-__all__ = ["LovaszTrace", "lovasz_grad", "lovasz_extension", "lovasz_trace", "jaccard_loss_of_set"]
+_MEMBERSHIP_DTYPES = (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+__all__ = ["LovaszTrace", "jaccard_loss_of_set", "lovasz_extension", "lovasz_grad", "lovasz_trace"]
 
 
 def _accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -36,6 +39,17 @@ def _prefix_jaccard(fg_sorted: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tens
     union = total_fg + ranks - fg_cumsum  # |F| + cumsum(1 − fg), from the one cumsum
     jaccard = 1.0 - intersection / union
     return intersection, union, jaccard
+
+
+def _check_membership(name: str, value: Tensor) -> None:
+    """A 0/1 ground-truth indicator: bool, integer, or floating point holding only 0 and 1."""
+    if value.dtype not in _MEMBERSHIP_DTYPES and not value.is_floating_point():
+        raise TypeError(
+            f"`{name}` must be a bool, integer or floating-point tensor of 0/1 values, "
+            f"got dtype {value.dtype}"
+        )
+    if value.dtype != torch.bool and not bool(((value == 0) | (value == 1)).all()):
+        raise ValueError(f"`{name}` must hold only 0/1 (or False/True) values")
 
 
 def _differences(prefix: Tensor) -> Tensor:
@@ -61,6 +75,11 @@ def lovasz_grad(fg_sorted: Tensor) -> Tensor:
         tensor([0.5000, 0.1667, 0.3333, 0.0000])
     """
     check_tensor("fg_sorted", fg_sorted)
+    if fg_sorted.dim() < 1:
+        raise ValueError(
+            f"`fg_sorted` must have shape [..., P] with at least 1 dim, got shape {tuple(fg_sorted.shape)}"
+        )
+    _check_membership("fg_sorted", fg_sorted)
     dtype = _accumulation_dtype(fg_sorted.dtype)
     _, _, jaccard = _prefix_jaccard(fg_sorted, dtype)
     return _differences(jaccard)
@@ -69,15 +88,23 @@ def lovasz_grad(fg_sorted: Tensor) -> Tensor:
 def jaccard_loss_of_set(mispredicted: Tensor, fg: Tensor) -> Tensor:
     """The set function Δ_J(M) = |M| / |F ∪ M| for a boolean set ``mispredicted`` (0 if F ∪ M = ∅).
 
-    Here F is the set of ``fg`` pixels and M the mispredicted ones, any same shape.
+    Here F is the set of ``fg`` pixels and M the mispredicted ones, any same shape; both are
+    0/1 indicators (bool, integer or floating point). The result is a 0-d float64 tensor.
     """
     check_tensor("mispredicted", mispredicted)
     check_tensor("fg", fg)
+    check_same_device("mispredicted", mispredicted, "fg", fg)
+    if fg.shape != mispredicted.shape:
+        raise ValueError(
+            f"`fg` must have the shape of `mispredicted` {tuple(mispredicted.shape)}, got {tuple(fg.shape)}"
+        )
+    _check_membership("mispredicted", mispredicted)
+    _check_membership("fg", fg)
     m = mispredicted.bool()
     f = fg.bool()
     union = (f | m).sum()
     if int(union) == 0:
-        return torch.zeros((), dtype=torch.float64)
+        return torch.zeros((), dtype=torch.float64, device=fg.device)
     return m.sum().to(torch.float64) / union.to(torch.float64)
 
 
@@ -105,7 +132,8 @@ def lovasz_trace(errors: Tensor, fg: Tensor) -> LovaszTrace:
 
     Args:
         errors: any shape, non-negative errors (softmax ``|1[y=c] − p(c)|`` or hinge errors).
-        fg: same shape, boolean ground truth of the class (True = foreground).
+        fg: same shape, ground truth of the class (True/1 = foreground): bool, integer, or
+            floating point holding only 0 and 1.
 
     Returns:
         A :class:`LovaszTrace`; ``trace.loss`` equals :func:`lovasz_extension` and is
@@ -125,6 +153,7 @@ def lovasz_trace(errors: Tensor, fg: Tensor) -> LovaszTrace:
         raise ValueError(
             f"`fg` must have the shape of `errors` {tuple(errors.shape)}, got {tuple(fg.shape)}"
         )
+    _check_membership("fg", fg)
     if not bool(torch.isfinite(errors).all()):
         raise ValueError("`errors` must be finite, but it contains NaN or inf values")
     if bool((errors < 0).any()):
@@ -158,6 +187,101 @@ def lovasz_extension(errors: Tensor, fg: Tensor) -> Tensor:
 
 # ----------------------------------------------------------------------------------------------
 # The batched kernel used by the losses: one sort over all groups, no Python loop.
+
+_ERROR_BITS_MAX = 0x7FFFFFFF  # largest int32: errors are non-negative float32 bit patterns
+_LOW_WORD = 0xFFFFFFFF
+
+
+def _sort_groups(buffers: list[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    """Sort each row of ``errors`` [G, N] (>= 0) by decreasing value, carrying ``fg`` along.
+
+    ``buffers`` is ``[errors, fg]`` and is emptied (their memory is freed before the sort).
+    Returns ``(errors_sorted [G, N], fg_sorted [G, N] bool, order [G·N])``, ``order`` indexing the
+    flattened rows.
+
+    float32: a non-negative float's bit pattern, read as an int32, sorts like the float. Each
+    element gets one int64 key ``row·2³² + 2·(2³¹ − 1 − bits) + fg``; a single ascending 1-D sort
+    of the keys orders every row by decreasing error and keeps the rows contiguous, and the sorted
+    keys give back both the errors and the ground truth, with no gather. On the CPU a 1-D int64
+    sort is a radix sort, 2–3× faster than sorting the rows. float64 sorts row-wise.
+    """
+    fg = buffers.pop()
+    errors = buffers.pop()
+    rows, length = errors.shape
+    if errors.dtype == torch.float64:
+        sorted_bits, order = torch.sort(errors.view(torch.int64), dim=-1, descending=True)
+        del errors
+        offsets = torch.arange(rows, device=sorted_bits.device).mul_(length).unsqueeze(1)
+        order = order.add_(offsets).reshape(-1)
+        fg_sorted = fg.reshape(-1).take(order).view(rows, length)
+        return sorted_bits.view(torch.float64), fg_sorted, order
+    offsets = torch.arange(rows, device=errors.device, dtype=torch.int64)
+    offsets = offsets.bitwise_left_shift_(32).add_(2 * _ERROR_BITS_MAX).unsqueeze(1)
+    keys = torch.sub(offsets, errors.view(torch.int32), alpha=2).add_(fg).reshape(-1)  # int64
+    del errors, fg
+    keys, order = torch.sort(keys)
+    if sys.byteorder == "little":  # the low 32 bits of each key, as an int32 view (no copy)
+        low = keys.view(torch.int32).view(rows, length, 2)[..., 0]
+    else:
+        low = keys.bitwise_and_(_LOW_WORD).view(rows, length)
+    fg_sorted = low.bitwise_and(1).bool()
+    # bits = 2³¹ − 1 − (low >>> 1); the mask makes the shift logical for the int32 view.
+    bits = low.bitwise_right_shift(1).bitwise_and_(_ERROR_BITS_MAX).neg_().add_(_ERROR_BITS_MAX)
+    del keys, low
+    return bits.to(torch.int32).view(torch.float32), fg_sorted, order
+
+
+def _jaccard_gradients(fg_sorted: Tensor, dtype: torch.dtype) -> Tensor:
+    """g = Δ_i − Δ_(i−1) for [G, N] sorted ground truth, without the cancellation of a difference.
+
+    With I_i = |F| − cumsum(fg)_i and U_i = I_i + i: g_i = 1/U_i on a foreground pixel and
+    I_i / (U_i (U_i − 1)) on a background one (i > 1); g_1 = 1 − I_1/U_1. Taking Δ_i − Δ_(i−1) in
+    float32 loses ~3 digits once N reaches 10⁴ (Δ ≈ 1, g ≈ 1/N); this stays at float precision.
+    """
+    length = fg_sorted.shape[-1]
+    ranks = torch.arange(1, length + 1, device=fg_sorted.device, dtype=dtype)
+    intersection = fg_sorted.cumsum(-1, dtype=dtype)
+    total_fg = intersection[:, -1:].clone()
+    intersection.neg_().add_(total_fg)  # I_i
+    first_intersection = intersection[:, :1].clone()
+    union = intersection + ranks  # U_i
+    grad = intersection.masked_fill_(fg_sorted, 1.0).div_(union)  # 1/U on fg, I/U on bg
+    grad.div_(union.sub_(1.0).masked_fill_(fg_sorted, 1.0))  # … / (U − 1) on bg
+    grad[:, :1] = 1.0 - first_intersection / (first_intersection + 1.0)
+    return grad
+
+
+def lovasz_kernel(buffers: list[Tensor], coefficient: Tensor) -> tuple[Tensor, Tensor]:
+    """Lovász extension of many independent groups and the gradient w.r.t. the scores (internal).
+
+    Args:
+        buffers: ``[errors, fg]``, emptied by this function so that their memory is freed as soon
+            as it is no longer needed: ``errors`` ``[G, N]`` contiguous float32/float64 errors
+            >= 0 (0 where ignored); ``fg`` ``[G, N]`` bool ground truth (False where ignored).
+        coefficient: ``[G]`` d(total loss)/d(group loss).
+
+    Returns:
+        ``(loss [G], grad [G, N])``: the extension Σ_i m_π(i) g_i of each group, and at each
+        element ``coefficient · g · (−1 on fg, +1 on bg)``, 0 where the error is 0: the gradient
+        w.r.t. a score whose error is ``|1[fg] − p|`` or ``max(0, 1 − s·y*)``, as autograd gives.
+        An ignored element (error 0, not fg) sorts among the zero errors and changes nothing.
+    """
+    rows, length = buffers[0].shape
+    dtype = buffers[0].dtype
+    device = buffers[0].device
+    errors_sorted, fg_sorted, order = _sort_groups(buffers)
+    count_dtype = dtype if length < 2**24 else torch.float64  # counts stay exact integers
+    grad = _jaccard_gradients(fg_sorted, count_dtype).to(dtype)
+    loss = (errors_sorted * grad).sum(-1)  # cascade summation: accurate for long rows
+    scale = coefficient.to(dtype).unsqueeze(1)
+    factor = torch.where(fg_sorted, -scale, scale)
+    del fg_sorted
+    factor.masked_fill_(errors_sorted == 0, 0.0)
+    del errors_sorted
+    grad.mul_(factor)
+    del factor
+    out = torch.empty_like(grad).view(-1).scatter_(0, order, grad.view(-1))
+    return loss, out.view(rows, length)
 
 
 def sorted_jaccard_weights(

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from .extension import sorted_jaccard_weights
+from .extension import lovasz_kernel
 from .validation import (
     check_bool_flag,
     check_finite,
@@ -32,12 +31,12 @@ from .validation import (
 )
 
 __all__ = [
-    "lovasz_softmax",
-    "lovasz_hinge",
-    "lovasz_sigmoid",
-    "LovaszSoftmaxLoss",
     "LovaszHingeLoss",
     "LovaszSigmoidLoss",
+    "LovaszSoftmaxLoss",
+    "lovasz_hinge",
+    "lovasz_sigmoid",
+    "lovasz_softmax",
 ]
 
 ClassSelection = str | Sequence[int]
@@ -67,32 +66,33 @@ def _accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 def _check_scores_and_labels(
-    scores_name: str, scores: Tensor, labels: Tensor, ignore_index: object, channel_dim: bool
+    scores_name: str,
+    scores: Tensor,
+    labels_name: str,
+    labels: Tensor,
+    ignore_index: object,
+    channel_dim: bool,
 ) -> int | None:
     """Shared door checks: tensors, dtypes, device, finiteness and matching shapes."""
     check_tensor(scores_name, scores)
-    check_tensor("labels", labels)
+    check_tensor(labels_name, labels)
     check_floating(scores_name, scores)
-    check_integer_labels("labels", labels)
-    check_same_device(scores_name, scores, "labels", labels)
+    check_integer_labels(labels_name, labels)
+    check_same_device(scores_name, scores, labels_name, labels)
     ignore_index = check_ignore_index(ignore_index)
     if channel_dim:
         check_ndim(scores_name, scores, "[B, C, *spatial] with 1 to 3 spatial dims", 3, 5)
         expected = (scores.shape[0], *scores.shape[2:])
-        check_shape("labels", labels, expected, f"[B, *spatial] matching `{scores_name}`")
+        check_shape(labels_name, labels, expected, f"[B, *spatial] matching `{scores_name}`")
     check_finite(scores_name, scores)
     return ignore_index
 
 
-def _class_selection(
-    classes: object, num_classes: int, present: Tensor, has_valid: Tensor
-) -> Tensor:
-    """Boolean [B', C]: which (image, class) terms enter the mean."""
+def _check_classes(classes: object, num_classes: int) -> str | list[int]:
+    """``"present"``, ``"all"`` or a non-empty list of distinct-or-not indices in ``[0, C)``."""
     if isinstance(classes, str):
-        if classes == "present":
-            return present
-        if classes == "all":
-            return has_valid.expand_as(present).clone()
+        if classes in ("present", "all"):  # ``==``, not ``is``: any equal string works
+            return classes
         raise ValueError(f"`classes` must be 'present', 'all' or a list of class indices, got {classes!r}")
     if isinstance(classes, Tensor):
         classes = classes.tolist()
@@ -105,15 +105,34 @@ def _class_selection(
             raise TypeError(f"`classes` must contain ints, got {c!r} ({type(c).__name__})")
         if not 0 <= c < num_classes:
             raise ValueError(f"`classes` must contain indices in [0, {num_classes - 1}], got {c}")
+    return list(classes)
+
+
+def _class_selection(
+    classes: str | list[int], num_classes: int, present: Tensor, has_valid: Tensor
+) -> Tensor:
+    """Boolean [B', C]: which (image, class) terms enter the mean (``classes`` already checked)."""
+    if classes == "present":
+        return present
+    if classes == "all":
+        return has_valid.expand_as(present).clone()
     chosen = torch.zeros(num_classes, dtype=torch.bool, device=present.device)
     chosen[list(classes)] = True
     return chosen & has_valid
 
 
-def _class_weight_vector(class_weights: object, num_classes: int, like: Tensor) -> Tensor:
+def _class_weight_vector(
+    class_weights: object, num_classes: int, dtype: torch.dtype, device: torch.device
+) -> Tensor:
     if class_weights is None:
-        return torch.ones(num_classes, dtype=like.dtype, device=like.device)
-    weights = torch.as_tensor(class_weights, dtype=like.dtype, device=like.device)
+        return torch.ones(num_classes, dtype=dtype, device=device)
+    try:
+        weights = torch.as_tensor(class_weights, dtype=dtype, device=device)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(
+            f"`class_weights` must be a sequence of C = {num_classes} numbers or a tensor, "
+            f"got {class_weights!r}"
+        ) from error
     if weights.shape != (num_classes,):
         raise ValueError(
             f"`class_weights` must have shape [C] = ({num_classes},), got {tuple(weights.shape)}"
@@ -123,19 +142,67 @@ def _class_weight_vector(class_weights: object, num_classes: int, like: Tensor) 
     return weights
 
 
-def _mean_of_selected(
-    group_loss: Tensor, selected: Tensor, class_weights: Tensor
-) -> tuple[Tensor, Tensor]:
-    """Weighted mean over selected classes per image, then mean over images.
+def _mean_coefficients(selected: Tensor, class_weights: Tensor) -> Tensor:
+    """d loss / d group_loss for a weighted mean over selected classes, then a mean over images.
 
-    Returns the scalar loss and d loss / d group_loss ([B', C]); an image with nothing selected
-    contributes 0 but still counts in the mean over images (the reference code's convention).
+    ``selected`` is [B', C] bool; an image with nothing selected contributes 0 but still counts
+    in the mean over images (the reference code's convention).
     """
-    coefficient = selected.to(group_loss.dtype) * class_weights
+    coefficient = selected.to(class_weights.dtype) * class_weights
     denominator = coefficient.sum(-1, keepdim=True)
     coefficient = torch.where(denominator > 0, coefficient / denominator.clamp_min(1e-30), 0.0)
-    coefficient = coefficient / group_loss.shape[0]
-    return (coefficient * group_loss).sum(), coefficient
+    return coefficient / selected.shape[0]
+
+
+def _probability_errors(probs: Tensor, fg: Tensor, valid: Tensor | None) -> Tensor:
+    """Errors ``|p − 1[fg]|`` (one pass, no float one-hot), 0 where ``valid`` is False.
+
+    ``abs`` keeps them >= +0.0 even for -0.0 or probabilities a rounding step outside [0, 1].
+    """
+    errors = torch.add(probs, fg, alpha=-1).abs_()
+    if valid is not None:
+        errors.masked_fill_(~valid, 0.0)
+    return errors
+
+
+def _fix_signs_outside_unit_interval(gradient: Tensor, probs: Tensor, fg: Tensor) -> Tensor:
+    """The kernel's d|p − 1[fg]|/dp is −1 on fg and +1 elsewhere, true for p in [0, 1]; flip it
+    where a probability lies a rounding step outside (p > 1 on fg, p < 0 elsewhere)."""
+    wrong = torch.where(fg, probs > 1, probs < 0)
+    return torch.where(wrong, -gradient, gradient)
+
+
+def _inside_unit_interval(probs: Tensor) -> bool:
+    lo, hi = torch.aminmax(probs)
+    return float(lo) >= 0.0 and float(hi) <= 1.0
+
+
+def _check_softmax_inputs(
+    scores_name: str,
+    scores: Tensor,
+    labels_name: str,
+    labels: Tensor,
+    classes: object,
+    per_image: object,
+    ignore_index: object,
+    class_weights: object,
+) -> tuple[str | list[int], bool, Tensor | None, Tensor]:
+    """Every check of the multi-class losses; returns (classes, per_image, valid mask, class weights)."""
+    ignore_index = _check_scores_and_labels(scores_name, scores, labels_name, labels, ignore_index, True)
+    per_image = check_bool_flag("per_image", per_image)
+    num_classes = scores.shape[1]
+    if num_classes < 2:
+        raise ValueError(
+            f"`{scores_name}` must have C >= 2 classes along dim 1, got C = {num_classes}; "
+            "for a single foreground channel use lovasz_hinge or lovasz_sigmoid"
+        )
+    valid = valid_mask(labels, ignore_index)
+    check_label_range(labels_name, labels, 0, num_classes - 1, valid, "class indices")
+    classes = _check_classes(classes, num_classes)
+    weights = _class_weight_vector(
+        class_weights, num_classes, _accumulation_dtype(scores.dtype), scores.device
+    )
+    return classes, per_image, valid, weights
 
 
 def lovasz_softmax(
@@ -170,72 +237,73 @@ def lovasz_softmax(
         >>> labels = torch.randint(0, 3, (2, 8, 8))
         >>> loss = lovasz_softmax(probas, labels)
     """
-    ignore_index = _check_scores_and_labels("probas", probas, labels, ignore_index, True)
-    per_image = check_bool_flag("per_image", per_image)
-    num_classes = probas.shape[1]
-    if num_classes < 2:
-        raise ValueError(
-            f"`probas` must have C >= 2 classes along dim 1, got C = {num_classes}; "
-            "for a single foreground channel use lovasz_hinge or lovasz_sigmoid"
-        )
+    classes, per_image, valid, weight_vector = _check_softmax_inputs(
+        "probas", probas, "labels", labels, classes, per_image, ignore_index, class_weights
+    )
     check_probability_range("probas", probas)
-    valid = valid_mask(labels, ignore_index)
-    check_label_range("labels", labels, 0, num_classes - 1, valid, "class indices")
-    if isinstance(classes, str) and classes not in ("present", "all"):
-        raise ValueError(f"`classes` must be 'present', 'all' or a list of class indices, got {classes!r}")
+    return _lovasz_softmax_probas(probas, labels, classes, per_image, valid, weight_vector)
 
-    batch = probas.shape[0]
+
+def _lovasz_softmax_probas(
+    probas: Tensor,
+    labels: Tensor,
+    classes: str | list[int],
+    per_image: bool,
+    valid: Tensor | None,
+    weight_vector: Tensor,
+) -> Tensor:
+    """The Lovász-Softmax of checked inputs (see :func:`lovasz_softmax`)."""
+    batch, num_classes = probas.shape[:2]
     dtype = _accumulation_dtype(probas.dtype)
     with torch.no_grad():
-        probs = probas.detach().reshape(batch, num_classes, -1).to(dtype)
+        probs = probas.detach().reshape(batch, num_classes, -1).to(dtype).contiguous()
         flat_labels = labels.reshape(batch, -1)
         flat_valid = None if valid is None else valid.reshape(batch, -1)
         if not per_image:  # one group per class over all pixels of the batch
-            probs = probs.transpose(0, 1).reshape(1, num_classes, -1)
+            probs = probs.transpose(0, 1).reshape(1, num_classes, -1).contiguous()
             flat_labels = flat_labels.reshape(1, -1)
             flat_valid = None if flat_valid is None else flat_valid.reshape(1, -1)
+        images, length = probs.shape[0], probs.shape[-1]
         class_ids = torch.arange(num_classes, device=probas.device).view(1, -1, 1)
         fg = flat_labels.unsqueeze(1) == class_ids  # [B', C, N] bool, no float one-hot
         valid_3d = None if flat_valid is None else flat_valid.unsqueeze(1)
         if valid_3d is not None:
             fg &= valid_3d
-        errors = torch.where(fg, 1.0 - probs, probs)
-        group_loss, weights = sorted_jaccard_weights(errors, fg, valid_3d)
-
-        present = fg.any(-1)
         has_valid = (
-            torch.ones_like(present[:, :1]) if flat_valid is None else flat_valid.any(-1, keepdim=True)
+            torch.ones(images, 1, dtype=torch.bool, device=probas.device)
+            if flat_valid is None
+            else flat_valid.any(-1, keepdim=True)
         )
-        selected = _class_selection(classes, num_classes, present, has_valid)
-        weight_vector = _class_weight_vector(class_weights, num_classes, group_loss)
-        value, coefficient = _mean_of_selected(group_loss, selected, weight_vector)
-
-        # d errors / d p = −1 on the class's pixels, +1 elsewhere (0 where the error is 0,
-        # as autograd through |1[y=c] − p| gives).
-        weights *= coefficient.unsqueeze(-1)
-        weights = torch.where(fg, -weights, weights).masked_fill_(errors == 0, 0.0)
-        del errors, fg
+        selected = _class_selection(classes, num_classes, fg.any(-1), has_valid)
+        coefficient = _mean_coefficients(selected, weight_vector).reshape(-1)
+        in_range = _inside_unit_interval(probs)
+        buffers = [
+            _probability_errors(probs, fg, valid_3d).view(-1, length),
+            fg.view(-1, length),
+        ]
+        if in_range:
+            del fg, probs
+        group_loss, gradient = lovasz_kernel(buffers, coefficient)
+        value = (coefficient * group_loss).sum()
+        gradient = gradient.view(images, num_classes, length)
+        if not in_range:
+            gradient = _fix_signs_outside_unit_interval(gradient, probs, fg)
         if not per_image:
-            weights = weights.reshape(num_classes, batch, -1).transpose(0, 1)
-        gradient = weights.reshape(probas.shape).to(probas.dtype)
+            gradient = gradient.view(num_classes, batch, -1).transpose(0, 1)
+        gradient = gradient.reshape(probas.shape).to(probas.dtype)
     return _PrecomputedGradient.apply(probas, value, gradient)
 
 
-def _binary_scores(scores: Tensor, labels: Tensor, name: str) -> Tensor:
+def _binary_scores(scores: Tensor, labels: Tensor, name: str, labels_name: str) -> Tensor:
     """Accept ``[B, *spatial]`` or ``[B, 1, *spatial]`` scores for ``[B, *spatial]`` labels."""
     if scores.dim() == labels.dim() + 1 and scores.shape[1] == 1:
         scores = scores.squeeze(1)
     if scores.shape != labels.shape:
         raise ValueError(
-            f"`{name}` must have shape [B, *spatial] (or [B, 1, *spatial]) matching `labels` "
+            f"`{name}` must have shape [B, *spatial] (or [B, 1, *spatial]) matching `{labels_name}` "
             f"{tuple(labels.shape)}, got {tuple(scores.shape)}"
         )
     return scores
-
-
-def _per_group_mean(group_loss: Tensor, selected: Tensor) -> tuple[Tensor, Tensor]:
-    ones = torch.ones(group_loss.shape[-1], dtype=group_loss.dtype, device=group_loss.device)
-    return _mean_of_selected(group_loss, selected, ones)
 
 
 def lovasz_hinge(
@@ -256,85 +324,117 @@ def lovasz_hinge(
         ignore_index: label of void pixels.
 
     Returns:
-        0-d tensor; an image with no valid pixel contributes 0.
+        0-d tensor (float32 for half-precision input); an image with no valid pixel contributes 0.
 
     Example:
         >>> loss = lovasz_hinge(torch.randn(2, 8, 8), torch.randint(0, 2, (2, 8, 8)))
     """
-    ignore_index = _check_scores_and_labels("logits", logits, labels, ignore_index, False)
+    return _lovasz_hinge(logits, labels, per_image, ignore_index, "logits", "labels")
+
+
+def _lovasz_hinge(
+    logits: Tensor,
+    labels: Tensor,
+    per_image: object,
+    ignore_index: object,
+    logits_name: str,
+    labels_name: str,
+) -> Tensor:
+    ignore_index = _check_scores_and_labels(logits_name, logits, labels_name, labels, ignore_index, False)
     per_image = check_bool_flag("per_image", per_image)
-    scores = _binary_scores(logits, labels, "logits")
     if labels.dim() < 2:
-        raise ValueError(f"`labels` must have shape [B, *spatial], got {tuple(labels.shape)}")
+        raise ValueError(f"`{labels_name}` must have shape [B, *spatial], got {tuple(labels.shape)}")
+    scores = _binary_scores(logits, labels, logits_name, labels_name)
     valid = valid_mask(labels, ignore_index)
-    check_label_range("labels", labels, 0, 1, valid, "binary labels")
+    check_label_range(labels_name, labels, 0, 1, valid, "binary labels")
 
     batch = labels.shape[0]
     dtype = _accumulation_dtype(logits.dtype)
     with torch.no_grad():
         groups = batch if per_image else 1
-        s = scores.detach().reshape(groups, 1, -1).to(dtype)
-        fg = (labels.reshape(groups, 1, -1) == 1)
-        valid_3d = None if valid is None else valid.reshape(groups, 1, -1)
-        if valid_3d is not None:
-            fg &= valid_3d
-        signed = torch.where(fg, s, -s)
-        margins = 1.0 - signed  # hinge errors before the ReLU
-        errors = margins.clamp_min(0.0)
-        group_loss, weights = sorted_jaccard_weights(errors, fg, valid_3d)
+        s = scores.detach().reshape(groups, -1).to(dtype)
+        fg = labels.reshape(groups, -1) == 1
+        flat_valid = None if valid is None else valid.reshape(groups, -1)
+        if flat_valid is not None:
+            fg &= flat_valid
+        # Hinge errors m = max(0, 1 − s·y*): 1 − s on fg, 1 + s on bg.
+        errors = torch.where(fg, s.neg(), s).add_(1.0)
+        # ReLU on the bit pattern: negative floats (and −0.0) read as negative int32/int64.
+        int_dtype = torch.int64 if dtype == torch.float64 else torch.int32
+        errors.view(int_dtype).clamp_min_(0)
+        if flat_valid is not None:
+            errors.masked_fill_(~flat_valid, 0.0)
         has_valid = (
-            torch.ones(groups, 1, dtype=torch.bool, device=labels.device)
-            if valid_3d is None
-            else valid_3d.any(-1)
+            torch.ones(groups, dtype=torch.bool, device=labels.device)
+            if flat_valid is None
+            else flat_valid.any(-1)
         )
-        value, coefficient = _per_group_mean(group_loss, has_valid)
-        weights *= coefficient.unsqueeze(-1)
-        # d m / d s = −y* where the hinge is active (margin > 0), else 0.
-        weights = torch.where(fg, -weights, weights).masked_fill_(margins <= 0, 0.0)
-        gradient = weights.reshape(scores.shape).to(logits.dtype).reshape(logits.shape)
+        coefficient = has_valid.to(dtype) / groups
+        group_loss, gradient = lovasz_kernel([errors, fg], coefficient)
+        value = (coefficient * group_loss).sum()
+        gradient = gradient.reshape(scores.shape).to(logits.dtype).reshape(logits.shape)
     return _PrecomputedGradient.apply(logits, value, gradient)
 
 
 def _lovasz_sigmoid_probas(
-    probas: Tensor, labels: Tensor, per_image: bool, ignore_index: int | None
+    probas: Tensor, labels: Tensor, per_image: bool, ignore_index: int | None, labels_name: str
 ) -> Tensor:
     """Lovász loss of per-channel probabilities ``probas`` [B, C, *spatial] against 0/1 labels."""
     valid = valid_mask(labels, ignore_index)
-    check_label_range("labels", labels, 0, 1, valid, "binary labels")
+    check_label_range(labels_name, labels, 0, 1, valid, "binary labels")
     batch, channels = probas.shape[:2]
     dtype = _accumulation_dtype(probas.dtype)
     with torch.no_grad():
-        probs = probas.detach().reshape(batch, channels, -1).to(dtype)
+        probs = probas.detach().reshape(batch, channels, -1).to(dtype).contiguous()
         flat_labels = labels.reshape(batch, channels, -1)
         flat_valid = None if valid is None else valid.reshape(batch, channels, -1)
         if not per_image:
-            probs = probs.transpose(0, 1).reshape(1, channels, -1)
-            flat_labels = flat_labels.transpose(0, 1).reshape(1, channels, -1)
+            probs = probs.transpose(0, 1).reshape(1, channels, -1).contiguous()
+            flat_labels = flat_labels.transpose(0, 1).reshape(1, channels, -1).contiguous()
             if flat_valid is not None:
                 flat_valid = flat_valid.transpose(0, 1).reshape(1, channels, -1)
+        images, length = probs.shape[0], probs.shape[-1]
         fg = flat_labels == 1
         if flat_valid is not None:
             fg &= flat_valid
-        errors = torch.where(fg, 1.0 - probs, probs).contiguous()
-        group_loss, weights = sorted_jaccard_weights(errors, fg, flat_valid)
         has_valid = (
-            torch.ones_like(group_loss, dtype=torch.bool) if flat_valid is None else flat_valid.any(-1)
+            torch.ones(images, channels, dtype=torch.bool, device=probas.device)
+            if flat_valid is None
+            else flat_valid.any(-1)
         )
-        value, coefficient = _per_group_mean(group_loss, has_valid)
-        weights *= coefficient.unsqueeze(-1)
-        weights = torch.where(fg, -weights, weights).masked_fill_(errors == 0, 0.0)
+        coefficient = _mean_coefficients(has_valid, torch.ones(channels, dtype=dtype, device=probas.device))
+        coefficient = coefficient.reshape(-1)
+        in_range = _inside_unit_interval(probs)
+        buffers = [
+            _probability_errors(probs, fg, flat_valid).view(-1, length),
+            fg.view(-1, length),
+        ]
+        if in_range:
+            del fg, probs
+        group_loss, gradient = lovasz_kernel(buffers, coefficient)
+        value = (coefficient * group_loss).sum()
+        gradient = gradient.view(images, channels, length)
+        if not in_range:
+            gradient = _fix_signs_outside_unit_interval(gradient, probs, fg)
         if not per_image:
-            weights = weights.reshape(channels, batch, -1).transpose(0, 1)
-        gradient = weights.reshape(probas.shape).to(probas.dtype)
+            gradient = gradient.view(channels, batch, -1).transpose(0, 1)
+        gradient = gradient.reshape(probas.shape).to(probas.dtype)
     return _PrecomputedGradient.apply(probas, value, gradient)
 
 
-def _check_multilabel(scores_name: str, scores: Tensor, labels: Tensor, ignore_index: object, per_image: object) -> int | None:
-    ignore_index = _check_scores_and_labels(scores_name, scores, labels, ignore_index, False)
-    check_bool_flag("per_image", per_image)
+def _check_multilabel(
+    scores_name: str,
+    scores: Tensor,
+    labels_name: str,
+    labels: Tensor,
+    ignore_index: object,
+    per_image: object,
+) -> tuple[int | None, bool]:
+    ignore_index = _check_scores_and_labels(scores_name, scores, labels_name, labels, ignore_index, False)
+    per_image = check_bool_flag("per_image", per_image)
     check_ndim(scores_name, scores, "[B, C, *spatial] with 1 to 3 spatial dims", 3, 5)
-    check_shape("labels", labels, scores.shape, f"[B, C, *spatial] matching `{scores_name}`")
-    return ignore_index
+    check_shape(labels_name, labels, scores.shape, f"[B, C, *spatial] matching `{scores_name}`")
+    return ignore_index, per_image
 
 
 def lovasz_sigmoid(
@@ -358,8 +458,8 @@ def lovasz_sigmoid(
     Example:
         >>> loss = lovasz_sigmoid(torch.randn(2, 3, 8, 8), torch.randint(0, 2, (2, 3, 8, 8)))
     """
-    ignore_index = _check_multilabel("logits", logits, labels, ignore_index, per_image)
-    return _lovasz_sigmoid_probas(torch.sigmoid(logits), labels, per_image, ignore_index)
+    ignore_index, per_image = _check_multilabel("logits", logits, "labels", labels, ignore_index, per_image)
+    return _lovasz_sigmoid_probas(torch.sigmoid(logits), labels, per_image, ignore_index, "labels")
 
 
 class LovaszSoftmaxLoss(nn.Module):
@@ -385,15 +485,16 @@ class LovaszSoftmaxLoss(nn.Module):
         self.class_weights = class_weights
         self.from_logits = from_logits
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        if self.from_logits:
-            check_tensor("input", input)
-            check_floating("input", input)
-            input = torch.softmax(input, dim=1)  # noqa: A001
-        return lovasz_softmax(
-            input, target, self.classes, self.per_image, self.ignore_index,
-            class_weights=self.class_weights,
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        classes, per_image, valid, weight_vector = _check_softmax_inputs(
+            "input", input, "target", target, self.classes, self.per_image, self.ignore_index,
+            self.class_weights,
         )
+        if self.from_logits:
+            input = torch.softmax(input, dim=1)
+        else:
+            check_probability_range("input", input)
+        return _lovasz_softmax_probas(input, target, classes, per_image, valid, weight_vector)
 
 
 class LovaszHingeLoss(nn.Module):
@@ -404,8 +505,8 @@ class LovaszHingeLoss(nn.Module):
         self.per_image = per_image
         self.ignore_index = ignore_index
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
-        return lovasz_hinge(input, target, self.per_image, self.ignore_index)
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return _lovasz_hinge(input, target, self.per_image, self.ignore_index, "input", "target")
 
 
 class LovaszSigmoidLoss(nn.Module):
@@ -419,9 +520,12 @@ class LovaszSigmoidLoss(nn.Module):
         self.ignore_index = ignore_index
         self.from_logits = from_logits
 
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        ignore_index, per_image = _check_multilabel(
+            "input", input, "target", target, self.ignore_index, self.per_image
+        )
         if self.from_logits:
-            return lovasz_sigmoid(input, target, self.per_image, self.ignore_index)
-        ignore_index = _check_multilabel("input", input, target, self.ignore_index, self.per_image)
-        check_probability_range("input", input)
-        return _lovasz_sigmoid_probas(input, target, self.per_image, ignore_index)
+            input = torch.sigmoid(input)
+        else:
+            check_probability_range("input", input)
+        return _lovasz_sigmoid_probas(input, target, per_image, ignore_index, "target")

@@ -18,7 +18,7 @@ from .validation import (
     valid_mask,
 )
 
-__all__ = ["confusion_matrix", "iou_from_confusion", "per_class_iou", "mean_iou"]
+__all__ = ["confusion_matrix", "iou_from_confusion", "mean_iou", "per_class_iou"]
 
 
 def _check_num_classes(num_classes: object) -> int:

@@ -14,7 +14,14 @@ from torch import Tensor
 from .baselines import check_logits_and_labels, cross_entropy, dice, focal, soft_jaccard
 from .losses import lovasz_softmax
 
-__all__ = ["LossFn", "LossSpec", "LOSSES", "get_loss", "lovasz_softmax_from_logits", "cross_entropy_plus_lovasz"]
+__all__ = [
+    "LOSSES",
+    "LossFn",
+    "LossSpec",
+    "cross_entropy_plus_lovasz",
+    "get_loss",
+    "lovasz_softmax_from_logits",
+]
 
 LossFn = Callable[..., Tensor]
 

@@ -1,0 +1,149 @@
+"""Shared Streamlit controls: URL-bound parameter widgets, presets, share links, the image/mask
+picker and the prediction maker, and the device line.
+
+Every control is made from the page's parameter dataclass (:mod:`state`): its key is the URL
+query-parameter name (``bind="query-params"``), so moving a slider updates the link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import state
+import streamlit as st
+import torch
+
+from lovasz_core.predictions import PredictionSpec, make_logits
+from lovasz_core.shapes import ground_truth
+
+GROUND_TRUTH_FIELDS = ("scene", "size", "classes", "seed")
+PREDICTION_FIELDS = ("shift_x", "shift_y", "scale", "noise", "temp")
+
+
+def control(page: str, name: str, container: Any = None, *, lo: float | None = None,
+            hi: float | None = None, horizontal: bool = False, help: str | None = None) -> Any:  # noqa: A002
+    """Render the widget of field ``name`` of ``page`` and return its value.
+
+    ``lo``/``hi`` tighten the field's bounds for this run (e.g. the class index ≤ C − 1); a value
+    already in the session outside them is clamped first. Booleans become toggles, fields with
+    options select boxes (or a horizontal radio), numbers sliders.
+    """
+    spec, default, kind = state.specs(state.PAGES[page].cls)[name]
+    where = container if container is not None else st
+    key = state.key(page, name)
+    common: dict[str, Any] = {"key": key, "bind": "query-params", "help": help or spec.help}
+    if kind is bool:
+        if key not in st.session_state:
+            common["value"] = default
+        return where.toggle(spec.label, **common)
+    if spec.options is not None:
+        options = list(spec.options)
+        if key not in st.session_state:
+            common["index"] = options.index(default)
+        if horizontal:
+            return where.radio(spec.label, options, horizontal=True, **common)
+        return where.selectbox(spec.label, options, **common)
+    low = spec.lo if lo is None else max(lo, spec.lo)
+    high = spec.hi if hi is None else min(hi, spec.hi)
+    if kind is int:
+        low, high = int(low), int(high)
+    if key in st.session_state and not low <= st.session_state[key] <= high:
+        st.session_state[key] = min(max(st.session_state[key], low), high)
+    elif key not in st.session_state:
+        common["value"] = min(max(default, low), high)
+    if low >= high:  # a one-value range cannot be a slider
+        where.caption(f"{spec.label}: {low}")
+        return low
+    step = int(spec.step) if kind is int else spec.step
+    return where.slider(spec.label, low, high, step=step, **common)
+
+
+def _apply_preset(page: str) -> None:
+    chosen = st.session_state.get(f"_{state.PAGES[page].prefix}_preset")
+    if chosen in state.PAGES[page].presets:
+        state.apply_preset(page, chosen)
+
+
+def preset_picker(page: str, container: Any = None) -> None:
+    """A select box of the page's presets; picking one sets every control (and the URL)."""
+    where = container if container is not None else st
+    names = list(state.PAGES[page].presets)
+    where.selectbox("Preset", names, index=None, placeholder="Choose a preset…",
+                    key=f"_{state.PAGES[page].prefix}_preset", on_change=_apply_preset, args=(page,),
+                    help="Presets set every control of this page at once; the URL follows.")
+
+
+def url_warnings(page: str) -> None:
+    """Warn about malformed URL parameters (Streamlit drops them silently)."""
+    problems = state.url_problems(page)
+    if problems:
+        st.warning("Some link parameters were not understood:\n\n" + "\n".join(f"- {p}" for p in problems),
+                   icon=":material/link_off:")
+
+
+def share_link(page: str, params: Any, container: Any = None) -> None:
+    """Show the link that restores this exact view (the address bar holds it too)."""
+    where = container if container is not None else st
+    query = state.query_string(page, params)
+    base = ""
+    try:
+        base = str(st.context.url or "").split("?")[0]
+    except Exception:  # noqa: BLE001 - no URL outside a browser session (AppTest)
+        base = ""
+    where.caption("Link to this view (the address bar holds it too):")
+    where.code(f"{base}{query}" if base else f"/{page}{query}", language=None)
+
+
+def page_header(page: str, title: str, intuition: str) -> None:
+    """Title, one sentence of intuition, and URL warnings."""
+    st.title(title)
+    st.markdown(f"*{intuition}*")
+    url_warnings(page)
+
+
+# ------------------------------------------------------------------------------------------
+# Ground truth and predictions (cached, numpy out so st.cache_data can hash and copy them)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def load_ground_truth(source: str, size: int, num_classes: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """``([H, W] int64 labels, notes)`` from a scene or bundled image (see lovasz_core.shapes)."""
+    labels, notes = ground_truth(source, int(size), int(num_classes), int(seed))
+    return labels.numpy(), notes
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def load_logits(labels: np.ndarray, num_classes: int, spec: PredictionSpec) -> np.ndarray:
+    """``[C, H, W]`` float32 logits of the prediction maker."""
+    return make_logits(torch.from_numpy(labels), int(num_classes), spec).numpy()
+
+
+def ground_truth_controls(page: str, container: Any = None) -> tuple[np.ndarray, int]:
+    """Scene/image picker, size, number of classes and seed; returns ``(labels [H, W], C)``."""
+    where = container if container is not None else st
+    source = control(page, "scene", where)
+    size = control(page, "size", where)
+    classes = control(page, "classes", where)
+    seed = control(page, "seed", where)
+    labels, notes = load_ground_truth(source, size, classes, seed)
+    for note in notes:
+        where.info(note, icon=":material/info:")
+    num_classes = max(int(classes), int(labels.max()) + 1)
+    return labels, num_classes
+
+
+def prediction_controls(page: str, container: Any = None, seed: int = 0) -> PredictionSpec:
+    """Shift, scale, noise and temperature of the prediction maker; returns its spec."""
+    where = container if container is not None else st
+    values = {name: control(page, name, where) for name in PREDICTION_FIELDS}
+    return PredictionSpec(shift_x=float(values["shift_x"]), shift_y=float(values["shift_y"]),
+                          scale=float(values["scale"]), noise=float(values["noise"]),
+                          temperature=float(values["temp"]), seed=int(seed))
+
+
+def device_name() -> str:
+    """Where torch computes: the CUDA device's name, or the CPU with its thread count."""
+    if torch.cuda.is_available():
+        return f"CUDA: {torch.cuda.get_device_name(0)}"
+    return f"CPU ({torch.get_num_threads()} torch threads)"

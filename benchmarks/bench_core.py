@@ -1,0 +1,169 @@
+"""Speed and peak memory of Lovász-Softmax: ours vs kornia vs a per-class loop, in one run.
+
+Forward + backward from logits, with matching semantics (classes="all", per_image=True, softmax
+inside), on the CPU and, when present, on CUDA. Prints times, ratios and peak memory, and the
+"one-sort floor": a single ``torch.sort`` of the same number of elements.
+
+    python benchmarks/bench_core.py [--device cpu|cuda] [--repeats 7] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from lovasz_core import LovaszSoftmaxLoss, lovasz_grad
+
+CONFIGS = [(16, 4, 32), (8, 21, 64), (2, 21, 256)]  # (batch, classes, side)
+
+
+def per_class_loop(logits: Tensor, labels: Tensor) -> Tensor:
+    """The paper's reference algorithm, a plain loop over images and classes (classes="all")."""
+    probas = torch.softmax(logits, dim=1)
+    image_losses = []
+    for b in range(probas.shape[0]):
+        class_losses = []
+        for c in range(probas.shape[1]):
+            fg = (labels[b] == c).reshape(-1).to(probas.dtype)
+            errors = (fg - probas[b, c].reshape(-1)).abs()
+            errors_sorted, order = torch.sort(errors, descending=True)
+            class_losses.append(torch.dot(errors_sorted, lovasz_grad(fg[order])))
+        image_losses.append(torch.stack(class_losses).mean())
+    return torch.stack(image_losses).mean()
+
+
+def _kornia_loss() -> Callable[[Tensor, Tensor], Tensor] | None:
+    try:
+        from kornia.losses import lovasz_softmax_loss
+    except ImportError:
+        return None
+    return lovasz_softmax_loss
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_forward_backward(fn, logits: Tensor, labels: Tensor, repeats: int) -> float:
+    """Median seconds of one forward + backward (after one warm-up)."""
+    device = logits.device
+    times = []
+    for i in range(repeats + 1):
+        x = logits.detach().requires_grad_(True)
+        _sync(device)
+        start = time.perf_counter()
+        fn(x, labels).backward()
+        _sync(device)
+        if i:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def time_sort_floor(logits: Tensor, repeats: int) -> float:
+    """Median seconds of a single torch.sort over all B·C·N elements (per image and class)."""
+    values = torch.softmax(logits.detach(), dim=1).flatten(2)
+    times = []
+    for i in range(repeats + 1):
+        _sync(values.device)
+        start = time.perf_counter()
+        torch.sort(values, dim=-1, descending=True)
+        _sync(values.device)
+        if i:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_memory_bytes(fn, logits: Tensor, labels: Tensor) -> int:
+    """Peak bytes allocated above the inputs during forward + backward."""
+    x = logits.detach().requires_grad_(True)
+    if logits.device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn(x, labels).backward()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        fn(x, labels).backward()
+    # Allocations are folded into the op that made them; frees outside any op are "[memory]"
+    # events. Replaying both in time order gives the live-bytes curve and its peak.
+    timeline = []
+    for event in prof.events():
+        if event.name == "[memory]":
+            timeline.append((event.time_range.start, event.cpu_memory_usage))
+        else:
+            timeline.append((event.time_range.end, event.self_cpu_memory_usage))
+    current = peak = 0
+    for _, delta in sorted(timeline, key=lambda item: item[0]):
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+def run(device: torch.device, repeats: int, include_loop: bool = True) -> list[dict]:
+    ours = LovaszSoftmaxLoss(classes="all", per_image=True)
+    kornia = _kornia_loss()
+    rows = []
+    for batch, classes, side in CONFIGS:
+        generator = torch.Generator().manual_seed(0)
+        logits = torch.randn(batch, classes, side, side, generator=generator).to(device)
+        labels = torch.randint(0, classes, (batch, side, side), generator=generator).to(device)
+        row: dict = {"config": f"B{batch} C{classes} {side}²", "device": str(device)}
+        row["ours_ms"] = 1e3 * time_forward_backward(ours, logits, labels, repeats)
+        row["sort_floor_ms"] = 1e3 * time_sort_floor(logits, repeats)
+        row["ours_peak_mb"] = peak_memory_bytes(ours, logits, labels) / 2**20
+        if kornia is not None:
+            reference = float(kornia(logits, labels))
+            assert abs(reference - float(ours(logits, labels))) < 1e-4, "semantics differ from kornia"
+            row["kornia_ms"] = 1e3 * time_forward_backward(kornia, logits, labels, repeats)
+            row["kornia_peak_mb"] = peak_memory_bytes(kornia, logits, labels) / 2**20
+        if include_loop:
+            row["loop_ms"] = 1e3 * time_forward_backward(per_class_loop, logits, labels, max(1, repeats // 3))
+        rows.append(row)
+    return rows
+
+
+def report(rows: list[dict]) -> str:
+    lines = [
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}",
+        f"{'config':<16}{'ours ms':>9}{'kornia ms':>11}{'loop ms':>9}{'sort ms':>9}"
+        f"{'kornia/ours':>13}{'loop/ours':>11}{'ours/sort':>11}{'mem ours MB':>13}{'mem k MB':>10}{'mem ratio':>11}",
+    ]
+    for r in rows:
+        kornia_ms, loop_ms = r.get("kornia_ms", float("nan")), r.get("loop_ms", float("nan"))
+        kmem = r.get("kornia_peak_mb", float("nan"))
+        lines.append(
+            f"{r['config']:<16}{r['ours_ms']:>9.2f}{kornia_ms:>11.2f}{loop_ms:>9.1f}{r['sort_floor_ms']:>9.2f}"
+            f"{kornia_ms / r['ours_ms']:>12.2f}×{loop_ms / r['ours_ms']:>10.1f}×"
+            f"{r['ours_ms'] / r['sort_floor_ms']:>10.2f}×{r['ours_peak_mb']:>13.1f}{kmem:>10.1f}"
+            f"{r['ours_peak_mb'] / kmem:>11.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-loop", action="store_true", help="skip the slow per-class loop")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args()
+    rows = run(torch.device(args.device), args.repeats, include_loop=not args.no_loop)
+    print(report(rows))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(rows, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Fixtures for real-browser tests: one ``streamlit run`` server and headless Debian Chromium.
+
+The server runs the real entrypoint on a free port; Playwright drives ``/usr/bin/chromium``.
+Screenshots go to a temporary directory (``SCREENSHOT_DIR`` overrides it, e.g. to refresh the
+README's images).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+IDLE_SELECTOR = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+EXCEPTION_SELECTOR = '[data-testid="stException"]'
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not become healthy at {url} within {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    """Base URL of a real ``streamlit run app/main.py`` server on a free loopback port."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"streamlit-test-{port}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_healthy(url, process)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's `chromium` package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    """A fresh browser context and page, 1400×1000, per test."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory) -> Path:
+    """Where screenshots are written: ``$SCREENSHOT_DIR`` or a session temp dir."""
+    chosen = os.environ.get("SCREENSHOT_DIR")
+    directory = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def wait_idle(tab, timeout_ms: int = 60_000) -> None:
+    """Wait until the app has rendered and its script is not running."""
+    tab.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    tab.wait_for_timeout(300)
+    tab.wait_for_selector(IDLE_SELECTOR, timeout=timeout_ms)
+
+
+def open_page(tab, base_url: str, url_path: str = "", query: str = "") -> None:
+    """Go to ``/<url_path>?<query>`` and wait for the app to settle."""
+    target = f"{base_url}/{url_path}" + (f"?{query}" if query else "")
+    tab.goto(target, wait_until="domcontentloaded")
+    wait_idle(tab)
+
+
+def assert_no_exception_box(tab) -> None:
+    boxes = tab.locator(EXCEPTION_SELECTOR)
+    count = boxes.count()
+    texts = [boxes.nth(i).inner_text() for i in range(count)]
+    assert count == 0, f"exception box on the page: {texts}"

@@ -1,0 +1,123 @@
+"""The three "Understand" pages and Home in headless Chromium: render, interact, share by URL.
+
+Run with ``SCREENSHOT_DIR=/tmp/shots_h2 pytest -m browser tests/browser/test_understand_pages.py``
+to keep the screenshots.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import assert_no_exception_box, open_page, wait_idle
+
+pytestmark = pytest.mark.browser
+PLOT = ".js-plotly-plot"
+
+
+def _wait_plots(page, count: int) -> None:
+    page.wait_for_function(f"document.querySelectorAll('{PLOT}').length >= {count}", timeout=60_000)
+    page.wait_for_timeout(800)
+
+
+def _metric_value(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def _shot(page, screenshot_dir, name: str) -> None:
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    page.wait_for_timeout(1200)
+    page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_home_renders_with_page_map(page, app_url, screenshot_dir):
+    open_page(page, app_url, "")
+    _wait_plots(page, 2)
+    assert_no_exception_box(page)
+    assert page.get_by_text("The pages").count() >= 1
+    assert page.locator('[data-testid="stPageLink"]').count() >= 6
+    _shot(page, screenshot_dir, "understand_home")
+
+
+def test_sorting_errors_step_and_click(page, app_url, screenshot_dir):
+    open_page(page, app_url, "sorting_errors")
+    _wait_plots(page, 4)
+    assert_no_exception_box(page)
+    before = _metric_value(page, "U_k")
+    # Step buttons move k by one; the URL follows (bound widget).
+    page.get_by_role("button").filter(has=page.locator("span", has_text="chevron_right")).first.click()
+    wait_idle(page)
+    page.wait_for_function("window.location.search.includes('se_k=13')", timeout=20_000)
+    # The slider answers the keyboard too.
+    slider = page.locator('[data-testid="stSlider"]', has_text="Step k").locator('[role="slider"]')
+    slider.focus()
+    for _ in range(3):
+        slider.press("ArrowRight")
+    wait_idle(page)
+    page.wait_for_function("window.location.search.includes('se_k=16')", timeout=20_000)
+    assert _metric_value(page, "U_k") != before or _metric_value(page, "I_k") != ""
+    # Click the middle of the error map: the transparent scatter layer returns the pixel.
+    error_map = page.locator(PLOT).nth(1)
+    box = error_map.locator(".nsewdrag").first.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wait_idle(page)
+    page.get_by_text("Selected pixel").first.wait_for(timeout=20_000)
+    assert_no_exception_box(page)
+    _shot(page, screenshot_dir, "understand_sorting_errors")
+
+
+def test_sorting_errors_url_round_trip(page, app_url, screenshot_dir):
+    open_page(page, app_url, "sorting_errors", "se_size=8&se_k=3&se_errors=hinge")
+    _wait_plots(page, 4)
+    assert_no_exception_box(page)
+    slider = page.locator('[data-testid="stSlider"]', has_text="Step k").locator('[role="slider"]')
+    assert slider.get_attribute("aria-valuenow") == "3"
+    assert page.locator('[data-testid="stRadio"]').get_by_text("hinge").count() == 1
+    assert re.search(r"se_size=8", page.url)
+    _shot(page, screenshot_dir, "understand_sorting_errors_hinge_8x8")
+
+
+def test_sorting_errors_malformed_url_warns(page, app_url):
+    open_page(page, app_url, "sorting_errors", "se_size=abc&se_k=-4")
+    assert_no_exception_box(page)
+    assert page.get_by_text("Some link parameters were not understood").count() == 1
+
+
+def test_sorting_errors_absent_class_preset(page, app_url, screenshot_dir):
+    open_page(page, app_url, "sorting_errors", "se_absent=true&se_k=1")
+    _wait_plots(page, 4)
+    assert_no_exception_box(page)
+    page.get_by_role("tab", name="An absent class").click()
+    assert page.get_by_text("is absent from the ground truth").count() >= 1
+    _shot(page, screenshot_dir, "understand_sorting_errors_absent")
+
+
+def test_iou_jaccard_renders_and_reacts(page, app_url, screenshot_dir):
+    open_page(page, app_url, "iou_jaccard")
+    _wait_plots(page, 5)
+    assert_no_exception_box(page)
+    before = _metric_value(page, "Intersection")
+    slider = page.locator('[data-testid="stSlider"]', has_text="Shift right").locator('[role="slider"]')
+    slider.focus()
+    for _ in range(4):
+        slider.press("ArrowLeft")
+    wait_idle(page)
+    page.wait_for_function("window.location.search.includes('ij_shift_x=')", timeout=20_000)
+    assert _metric_value(page, "Intersection") != before
+    _shot(page, screenshot_dir, "understand_iou_jaccard")
+
+
+def test_geometry_renders_three_pixels(page, app_url, screenshot_dir):
+    open_page(page, app_url, "geometry")
+    _wait_plots(page, 3)
+    assert_no_exception_box(page)
+    _shot(page, screenshot_dir, "understand_geometry")
+    open_page(page, app_url, "geometry", "geo_pixels=3&geo_soft=true")
+    _wait_plots(page, 3)
+    assert_no_exception_box(page)
+    assert page.get_by_text("Slice: error m₃").count() >= 1
+    _shot(page, screenshot_dir, "understand_geometry_3px")
