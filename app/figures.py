@@ -34,12 +34,21 @@ FONT = {"size": 14}
 
 
 LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0.0, "xanchor": "left"}
-LEGEND_INSIDE = {"orientation": "v", "yanchor": "top", "y": 0.99, "x": 0.99, "xanchor": "right",
-                 "bgcolor": "rgba(255,255,255,0.8)", "bordercolor": "#CCCCCC", "borderwidth": 1}
+LEGEND_INSIDE = {
+    "orientation": "v",
+    "yanchor": "top",
+    "y": 0.99,
+    "x": 0.99,
+    "xanchor": "right",
+    "bgcolor": "rgba(255,255,255,0.8)",
+    "bordercolor": "#CCCCCC",
+    "borderwidth": 1,
+}
 
 
-def _base_layout(fig: go.Figure, height: int, title: str | None = None, legend: dict | None = None,
-                 top: int = 10) -> go.Figure:
+def _base_layout(
+    fig: go.Figure, height: int, title: str | None = None, legend: dict | None = None, top: int = 10
+) -> go.Figure:
     """Common margins, font and title; the legend below images (default) or inside charts."""
     fig.update_layout(
         height=height,
@@ -52,13 +61,23 @@ def _base_layout(fig: go.Figure, height: int, title: str | None = None, legend: 
     return fig
 
 
-def _image_axes(fig: go.Figure, shape: tuple[int, int], row: int | None = None, col: int | None = None) -> None:
+def _image_axes(
+    fig: go.Figure, shape: tuple[int, int], row: int | None = None, col: int | None = None
+) -> None:
     height, width = shape
     kwargs = {} if row is None else {"row": row, "col": col}
-    fig.update_xaxes(range=[-0.5, width - 0.5], showgrid=False, zeroline=False, visible=False,
-                     constrain="domain", **kwargs)
-    fig.update_yaxes(range=[height - 0.5, -0.5], showgrid=False, zeroline=False, visible=False,
-                     scaleanchor="x" if row is None else None, constrain="domain", **kwargs)
+    fig.update_xaxes(
+        range=[-0.5, width - 0.5], showgrid=False, zeroline=False, visible=False, constrain="domain", **kwargs
+    )
+    fig.update_yaxes(
+        range=[height - 0.5, -0.5],
+        showgrid=False,
+        zeroline=False,
+        visible=False,
+        scaleanchor="x" if row is None else None,
+        constrain="domain",
+        **kwargs,
+    )
 
 
 def discrete_colorscale(colors: Sequence[str]) -> list[list]:
@@ -76,10 +95,18 @@ def click_layer(shape: tuple[int, int], hover: Sequence[str] | None = None) -> g
     height, width = shape
     rows, cols = np.divmod(np.arange(height * width), width)
     return go.Scatter(
-        x=cols, y=rows, mode="markers", name="pixels", showlegend=False,
+        x=cols,
+        y=rows,
+        mode="markers",
+        name="pixels",
+        showlegend=False,
         customdata=np.arange(height * width),
-        marker={"size": max(4, min(40, 480 // max(height, width))), "symbol": "square",
-                "color": "rgba(0,0,0,0)", "line": {"width": 0}},
+        marker={
+            "size": max(4, min(40, 480 // max(height, width))),
+            "symbol": "square",
+            "color": "rgba(0,0,0,0)",
+            "line": {"width": 0},
+        },
         text=list(hover) if hover is not None else None,
         hoverinfo="text" if hover is not None else "x+y",
         hovertemplate="%{text}<extra></extra>" if hover is not None else None,
@@ -102,11 +129,18 @@ def boundary_segments(mask: np.ndarray) -> tuple[list[float | None], list[float 
     return xs, ys
 
 
-def _outline_trace(mask: np.ndarray, name: str, color: str = HIGHLIGHT_COLOR, width: float = 2.5,
-                   dash: str = "solid") -> go.Scatter:
+def _outline_trace(
+    mask: np.ndarray, name: str, color: str = HIGHLIGHT_COLOR, width: float = 2.5, dash: str = "solid"
+) -> go.Scatter:
     xs, ys = boundary_segments(mask)
-    return go.Scatter(x=xs, y=ys, mode="lines", name=name, hoverinfo="skip",
-                      line={"color": color, "width": width, "dash": dash})
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        mode="lines",
+        name=name,
+        hoverinfo="skip",
+        line={"color": color, "width": width, "dash": dash},
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -116,13 +150,27 @@ def _outline_trace(mask: np.ndarray, name: str, color: str = HIGHLIGHT_COLOR, wi
 def label_map_figure(labels: np.ndarray, num_classes: int, title: str, height: int = 340) -> go.Figure:
     """``[H, W]`` class map in the class colours, with a legend of the classes."""
     colors = [class_color(c) for c in range(num_classes)]
-    fig = go.Figure(go.Heatmap(
-        z=labels, zmin=-0.5, zmax=num_classes - 0.5, colorscale=discrete_colorscale(colors),
-        showscale=False, hovertemplate="row %{y}, col %{x}: class %{z}<extra></extra>", name="classes",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=labels,
+            zmin=-0.5,
+            zmax=num_classes - 0.5,
+            colorscale=discrete_colorscale(colors),
+            showscale=False,
+            hovertemplate="row %{y}, col %{x}: class %{z}<extra></extra>",
+            name="classes",
+        )
+    )
     for c in range(num_classes):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"class {c}",
-                                 marker={"color": colors[c], "size": 12, "symbol": "square"}))
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=f"class {c}",
+                marker={"color": colors[c], "size": 12, "symbol": "square"},
+            )
+        )
     _image_axes(fig, labels.shape)
     return _base_layout(fig, height, title)
 
@@ -137,20 +185,41 @@ def outcome_map(truth: np.ndarray, predicted: np.ndarray, cls: int) -> np.ndarra
     return out
 
 
-def overlay_figure(truth: np.ndarray, predicted: np.ndarray, cls: int, title: str, height: int = 340) -> go.Figure:
+def overlay_figure(
+    truth: np.ndarray, predicted: np.ndarray, cls: int, title: str, height: int = 340
+) -> go.Figure:
     """Intersection / false positives / false negatives of class c; the union is every coloured pixel."""
     outcome = outcome_map(truth, predicted, cls)
     colors = list(OUTCOME_COLORS.values())
     names = list(OUTCOME_COLORS)
     text = np.array(names, dtype=object)[outcome]
-    fig = go.Figure(go.Heatmap(
-        z=outcome, zmin=-0.5, zmax=3.5, colorscale=discrete_colorscale(colors), showscale=False,
-        text=text, hovertemplate="row %{y}, col %{x}: %{text}<extra></extra>", name="outcome",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=outcome,
+            zmin=-0.5,
+            zmax=3.5,
+            colorscale=discrete_colorscale(colors),
+            showscale=False,
+            text=text,
+            hovertemplate="row %{y}, col %{x}: %{text}<extra></extra>",
+            name="outcome",
+        )
+    )
     for name, color in zip(names, colors, strict=True):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
-                                 marker={"color": color, "size": 12, "symbol": "square",
-                                         "line": {"color": "#999999", "width": 1}}))
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=name,
+                marker={
+                    "color": color,
+                    "size": 12,
+                    "symbol": "square",
+                    "line": {"color": "#999999", "width": 1},
+                },
+            )
+        )
     fig.add_trace(_outline_trace(truth == cls, "ground truth of c", width=2.0))
     _image_axes(fig, truth.shape)
     return _base_layout(fig, height, title)
@@ -163,54 +232,101 @@ def iou_bars_figure(ious: Sequence[float], title: str = "IoU per class", height:
     """
     values = np.asarray(ious, dtype=float)
     classes = [f"class {c}" for c in range(len(values))]
-    fig = go.Figure(go.Bar(
-        x=classes, y=np.nan_to_num(values, nan=0.0), name="IoU",
-        marker={"color": [class_color(c) for c in range(len(values))]},
-        text=["undefined" if np.isnan(v) else f"{v:.3f}" for v in values], textposition="outside",
-        hovertemplate="%{x}: IoU %{text}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=classes,
+            y=np.nan_to_num(values, nan=0.0),
+            name="IoU",
+            marker={"color": [class_color(c) for c in range(len(values))]},
+            text=["undefined" if np.isnan(v) else f"{v:.3f}" for v in values],
+            textposition="outside",
+            hovertemplate="%{x}: IoU %{text}<extra></extra>",
+        )
+    )
     defined = values[~np.isnan(values)]
     if defined.size:
         mean = float(defined.mean())
-        fig.add_hline(y=mean, line={"dash": "dash", "color": HIGHLIGHT_COLOR},
-                      annotation_text=f"mean IoU {mean:.3f}", annotation_position="top left")
+        fig.add_hline(
+            y=mean,
+            line={"dash": "dash", "color": HIGHLIGHT_COLOR},
+            annotation_text=f"mean IoU {mean:.3f}",
+            annotation_position="top right",
+        )
     fig.update_yaxes(range=[0, 1.15], title="IoU", gridcolor="#DDDDDD")
     return _base_layout(fig, height, title)
 
 
-def staircase_figure(offsets: np.ndarray, jaccard_loss: np.ndarray, lovasz: np.ndarray | None,
-                     current: float, title: str, height: int = 320) -> go.Figure:
+def staircase_figure(
+    offsets: np.ndarray,
+    jaccard_loss: np.ndarray,
+    lovasz: np.ndarray | None,
+    current: float,
+    title: str,
+    height: int = 320,
+) -> go.Figure:
     """1 − IoU of the thresholded prediction vs a logit offset (a staircase) and, optionally, the
     Lovász extension at the same predictions (continuous, with a slope)."""
-    fig = go.Figure(go.Scatter(
-        x=offsets, y=jaccard_loss, mode="lines", name="1 − IoU (argmax prediction)",
-        line={"shape": "hv", "color": FOREGROUND_COLOR, "width": 3},
-    ))
+    fig = go.Figure(
+        go.Scatter(
+            x=offsets,
+            y=jaccard_loss,
+            mode="lines",
+            name="1 − IoU (argmax prediction)",
+            line={"shape": "hv", "color": FOREGROUND_COLOR, "width": 3},
+        )
+    )
     if lovasz is not None:
-        fig.add_trace(go.Scatter(x=offsets, y=lovasz, mode="lines", name="Lovász extension (surrogate)",
-                                 line={"color": "#0072B2", "width": 3, "dash": "dash"}))
-    fig.add_vline(x=current, line={"color": HIGHLIGHT_COLOR, "width": 1.5, "dash": "dot"},
-                  annotation_text=f"b = {current:+.2f}", annotation_position="top")
+        fig.add_trace(
+            go.Scatter(
+                x=offsets,
+                y=lovasz,
+                mode="lines",
+                name="Lovász extension (surrogate)",
+                line={"color": "#0072B2", "width": 3, "dash": "dash"},
+            )
+        )
+    fig.add_vline(
+        x=current,
+        line={"color": HIGHLIGHT_COLOR, "width": 1.5, "dash": "dot"},
+        annotation_text=f"b = {current:+.2f}",
+        annotation_position="bottom right",
+    )
     fig.update_xaxes(title="offset b added to the class's logit", gridcolor="#DDDDDD")
     fig.update_yaxes(title="loss", gridcolor="#DDDDDD", rangemode="tozero")
-    return _base_layout(fig, height, title, legend=LEGEND_INSIDE | {"x": 0.5, "xanchor": "center", "y": 0.2,
-                                                                   "yanchor": "bottom"})
+    return _base_layout(
+        fig,
+        height,
+        title,
+        legend=LEGEND_BELOW | {"y": -0.3},
+    )
 
 
 # ------------------------------------------------------------------------------------------
 # Page "Sorting errors"
 
 PIXEL_MAP_KINDS = {
-    "fg": {"colorscale": discrete_colorscale([BACKGROUND_COLOR, FOREGROUND_COLOR]), "zmin": -0.5, "zmax": 1.5,
-           "showscale": False},
+    "fg": {
+        "colorscale": discrete_colorscale([BACKGROUND_COLOR, FOREGROUND_COLOR]),
+        "zmin": -0.5,
+        "zmax": 1.5,
+        "showscale": False,
+    },
     "errors": {"colorscale": SEQUENTIAL_SCALE, "zmin": 0.0, "zmax": 1.0, "showscale": True},
     "weights": {"colorscale": DIVERGING_SCALE, "zmid": 0.0, "showscale": True},
+    "contributions": {"colorscale": SEQUENTIAL_SCALE, "zmin": 0.0, "showscale": True},
 }
 
 
-def pixel_map_figure(values: np.ndarray, kind: str, fg: np.ndarray, prefix: np.ndarray | None,
-                     selected: int | None, title: str, hover: Sequence[str] | None = None,
-                     height: int = 330) -> go.Figure:
+def pixel_map_figure(
+    values: np.ndarray,
+    kind: str,
+    fg: np.ndarray,
+    prefix: np.ndarray | None,
+    selected: int | None,
+    title: str,
+    hover: Sequence[str] | None = None,
+    height: int = 330,
+) -> go.Figure:
     """A clickable ``[H, W]`` map: ``kind`` is ``"fg"`` (ground truth), ``"errors"`` (Viridis,
     0..max(1, m)) or ``"weights"`` (g, RdBu_r symmetric about 0).
 
@@ -223,31 +339,59 @@ def pixel_map_figure(values: np.ndarray, kind: str, fg: np.ndarray, prefix: np.n
     z = values.astype(float)
     if kind == "errors":
         style["zmax"] = max(1.0, float(z.max()))
+    if kind == "contributions":
+        style["zmax"] = max(float(z.max()), 1e-9)
     if kind == "weights":
         bound = max(float(np.abs(z).max()), 1e-9)
         style.update(zmin=-bound, zmax=bound)
-    fig = go.Figure(go.Heatmap(z=z, name=kind, hoverinfo="skip",
-                               colorbar={"thickness": 12, "len": 0.9} if style.get("showscale") else None,
-                               **style))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            name=kind,
+            hoverinfo="skip",
+            colorbar={"thickness": 12, "len": 0.9} if style.get("showscale") else None,
+            **style,
+        )
+    )
     outline_color = "white" if kind != "fg" else HIGHLIGHT_COLOR
     fig.add_trace(_outline_trace(fg, "ground truth of c", color=outline_color, width=2.0, dash="dot"))
     if prefix is not None and prefix.any():
         fig.add_trace(_outline_trace(prefix, "the k largest errors", color=HIGHLIGHT_COLOR, width=3.5))
     if selected is not None and 0 <= selected < z.size:
         r, c = divmod(int(selected), z.shape[1])
-        fig.add_trace(go.Scatter(x=[c], y=[r], mode="markers", name="selected pixel", hoverinfo="skip",
-                                 marker={"symbol": "circle-open", "size": 18, "color": "#F0E442",
-                                         "line": {"width": 4, "color": "#F0E442"}}))
+        fig.add_trace(
+            go.Scatter(
+                x=[c],
+                y=[r],
+                mode="markers",
+                name="selected pixel",
+                hoverinfo="skip",
+                marker={
+                    "symbol": "circle-open",
+                    "size": 18,
+                    "color": "#F0E442",
+                    "line": {"width": 4, "color": "#F0E442"},
+                },
+            )
+        )
     fig.add_trace(click_layer(z.shape, hover))
     _image_axes(fig, z.shape)
     fig.update_layout(showlegend=False, clickmode="event+select", dragmode=False)
     return _base_layout(fig, height, title)
 
 
-def sorted_panels_figure(errors_sorted: np.ndarray, fg_sorted: np.ndarray, jaccard: np.ndarray,
-                         grad: np.ndarray, k: int, threshold_rank: int | None,
-                         selected_rank: int | None = None, visible: int | None = None,
-                         height: int = 640) -> go.Figure:
+def sorted_panels_figure(
+    errors_sorted: np.ndarray,
+    fg_sorted: np.ndarray,
+    jaccard: np.ndarray,
+    grad: np.ndarray,
+    k: int,
+    threshold_rank: int | None,
+    selected_rank: int | None = None,
+    visible: int | None = None,
+    threshold: float = 0.5,
+    height: int = 640,
+) -> go.Figure:
     """Four linked panels over the rank i = 1..P (shared x axis, one cursor at k):
 
     1. sorted errors m_π(i) (bars, vermillion = pixel of c, sky blue = not c);
@@ -262,45 +406,131 @@ def sorted_panels_figure(errors_sorted: np.ndarray, fg_sorted: np.ndarray, jacca
     ranks = np.arange(1, n + 1)
     colors = np.where(fg_sorted, FOREGROUND_COLOR, BACKGROUND_COLOR)
     opacity = np.where(ranks <= k, 1.0, FADED)
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.07,
-                        subplot_titles=("① errors m, sorted in decreasing order",
-                                        "② Δ_i: Jaccard loss if exactly the i worst pixels were wrong",
-                                        "③ Jaccard gradients g_i = Δ_i − Δ_(i−1)",
-                                        "④ running loss Σ m·g (ends at the Lovász loss)"))
+    fig = make_subplots(
+        rows=4,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.07,
+        subplot_titles=(
+            "① errors m, sorted in decreasing order",
+            "② Δ_i: Jaccard loss if exactly the i worst pixels were wrong",
+            "③ Jaccard gradients g_i = Δ_i − Δ_(i−1)",
+            "④ running loss Σ m·g (ends at the Lovász loss)",
+        ),
+    )
     for title in fig.layout.annotations:
         title.update(x=0.0, xanchor="left", font_size=14)
     hover = [f"rank {i}: {'class c' if f else 'not c'}" for i, f in zip(ranks, fg_sorted, strict=True)]
-    fig.add_trace(go.Bar(x=ranks, y=errors_sorted, marker={"color": colors, "opacity": opacity},
-                         customdata=ranks, name="m sorted", text=hover,
-                         hovertemplate="%{text}<br>m = %{y:.3f}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=ranks, y=jaccard, mode="lines", name="Δ prefix",
-                             line={"color": HIGHLIGHT_COLOR, "width": 2, "shape": "hv"},
-                             hovertemplate="rank %{x}: Δ = %{y:.3f}<extra></extra>"), row=2, col=1)
-    fig.add_trace(go.Bar(x=ranks, y=grad, marker={"color": colors, "opacity": opacity}, customdata=ranks,
-                         name="g", text=hover, hovertemplate="%{text}<br>g = %{y:.4f}<extra></extra>"),
-                  row=3, col=1)
+    fig.add_trace(
+        go.Bar(
+            x=ranks,
+            y=errors_sorted,
+            marker={"color": colors, "opacity": opacity},
+            customdata=ranks,
+            name="m sorted",
+            text=hover,
+            textposition="none",
+            hovertemplate="%{text}<br>m = %{y:.3f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=ranks,
+            y=jaccard,
+            mode="lines",
+            name="Δ prefix",
+            line={"color": HIGHLIGHT_COLOR, "width": 2, "shape": "hv"},
+            hovertemplate="rank %{x}: Δ = %{y:.3f}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    fig.add_trace(
+        go.Bar(
+            x=ranks,
+            y=grad,
+            marker={"color": colors, "opacity": opacity},
+            customdata=ranks,
+            name="g",
+            text=hover,
+            textposition="none",
+            hovertemplate="%{text}<br>g = %{y:.4f}<extra></extra>",
+        ),
+        row=3,
+        col=1,
+    )
     running = np.cumsum(errors_sorted * grad)
-    fig.add_trace(go.Scatter(x=ranks, y=running, mode="lines", name="running loss",
-                             line={"color": "#009E73", "width": 3},
-                             hovertemplate="rank %{x}: Σ m·g = %{y:.4f}<extra></extra>"), row=4, col=1)
+    fig.add_trace(
+        go.Scatter(
+            x=ranks,
+            y=running,
+            mode="lines",
+            name="running loss",
+            line={"color": "#009E73", "width": 3},
+            hovertemplate="rank %{x}: Σ m·g = %{y:.4f}<extra></extra>",
+        ),
+        row=4,
+        col=1,
+    )
     if 1 <= k <= n:
-        fig.add_trace(go.Scatter(x=[k], y=[jaccard[k - 1]], mode="markers", name="Δ_k",
-                                 marker={"size": 11, "color": FOREGROUND_COLOR}, hoverinfo="skip"), row=2, col=1)
-        fig.add_trace(go.Scatter(x=[k], y=[running[k - 1]], mode="markers", name="loss so far",
-                                 marker={"size": 11, "color": "#009E73"}, hoverinfo="skip"), row=4, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=[k],
+                y=[jaccard[k - 1]],
+                mode="markers",
+                name="Δ_k",
+                marker={"size": 11, "color": FOREGROUND_COLOR},
+                hoverinfo="skip",
+            ),
+            row=2,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[k],
+                y=[running[k - 1]],
+                mode="markers",
+                name="loss so far",
+                marker={"size": 11, "color": "#009E73"},
+                hoverinfo="skip",
+            ),
+            row=4,
+            col=1,
+        )
         for row in range(1, 5):
             fig.add_vline(x=k + 0.5, line={"color": HIGHLIGHT_COLOR, "width": 1.5}, row=row, col=1)
     if threshold_rank is not None and 1 <= threshold_rank <= n:
-        fig.add_vline(x=threshold_rank + 0.5, line={"color": "#CC79A7", "width": 2, "dash": "dash"},
-                      row=2, col=1, annotation_text=f"k* = #{{m > 0.5}} = {threshold_rank}",
-                      annotation_position="bottom right", annotation_font_color="#CC79A7")
+        fig.add_vline(
+            x=threshold_rank + 0.5,
+            line={"color": "#CC79A7", "width": 2, "dash": "dash"},
+            row=2,
+            col=1,
+            annotation_text=f"k* = #{{m > {threshold:g}}} = {threshold_rank}",
+            annotation_position="bottom right",
+            annotation_font_color="#CC79A7",
+        )
     if selected_rank is not None and 1 <= selected_rank <= n:
         for row in (1, 3):
             y = errors_sorted[selected_rank - 1] if row == 1 else grad[selected_rank - 1]
-            fig.add_trace(go.Scatter(x=[selected_rank], y=[y], mode="markers", name="selected pixel",
-                                     marker={"symbol": "triangle-down", "size": 14, "color": "#F0E442",
-                                             "line": {"color": "black", "width": 1}}, hoverinfo="skip"),
-                          row=row, col=1)
+            fig.add_trace(
+                go.Scatter(
+                    x=[selected_rank],
+                    y=[y],
+                    mode="markers",
+                    name="selected pixel",
+                    marker={
+                        "symbol": "triangle-down",
+                        "size": 14,
+                        "color": "#F0E442",
+                        "line": {"color": "black", "width": 1},
+                    },
+                    hoverinfo="skip",
+                ),
+                row=row,
+                col=1,
+            )
     fig.update_xaxes(range=[0.5, min(n, visible or n) + 0.5], gridcolor="#EEEEEE")
     fig.update_xaxes(title="rank i (1 = largest error)", row=4, col=1)
     fig.update_yaxes(gridcolor="#EEEEEE", zeroline=True, zerolinecolor="#999999")
@@ -312,76 +542,179 @@ def sorted_panels_figure(errors_sorted: np.ndarray, fg_sorted: np.ndarray, jacca
 # Page "Geometry of the extension"
 
 
-def extension_surface_figure(grid: np.ndarray, values: np.ndarray, corners: np.ndarray,
-                             corner_values: np.ndarray, planes: Sequence[tuple[str, np.ndarray]] = (),
-                             soft: np.ndarray | None = None, probe: tuple[float, float, float] | None = None,
-                             axis_titles: tuple[str, str] = ("m₁", "m₂"), height: int = 520) -> go.Figure:
+def corner_set(corner: np.ndarray) -> str:
+    """``"∅"`` or ``"{1,2}"``: the pixels (1-based) whose error is 1 at a corner of the cube."""
+    members = [str(i + 1) for i, bit in enumerate(corner) if bit > 0.5]
+    return "{" + ",".join(members) + "}" if members else "∅"
+
+
+def _xy_hover(axis_titles: tuple[str, str]) -> str:
+    return f"{axis_titles[0]} %{{x:.2f}}, {axis_titles[1]} %{{y:.2f}}"
+
+
+def extension_surface_figure(
+    grid: np.ndarray,
+    values: np.ndarray,
+    corners: np.ndarray,
+    corner_values: np.ndarray,
+    planes: Sequence[tuple[str, np.ndarray, str]] = (),
+    soft: np.ndarray | None = None,
+    probe: tuple[float, float, float] | None = None,
+    axis_titles: tuple[str, str] = ("m₁", "m₂"),
+    height: int = 560,
+) -> go.Figure:
     """3-D view of f(m₁, m₂) on a ``[G]`` grid per axis (``values [G, G]``, rows = m₂).
 
     Adds: the set function at the corners (labelled markers), the linear pieces extended over the
-    whole square (translucent planes), the soft-Jaccard surface for comparison, and a probe point.
+    whole square (translucent planes, given as ``(label, values, colour)``), the soft-Jaccard
+    surface for comparison, and a probe point.
     """
-    fig = go.Figure(go.Surface(
-        x=grid, y=grid, z=values, name="Lovász extension", colorscale=SEQUENTIAL_SCALE, cmin=0, cmax=1,
-        showscale=False, opacity=0.95, contours={"z": {"show": True, "width": 1, "color": "white"}},
-        hovertemplate=f"{axis_titles[0]} %{{x:.2f}}, {axis_titles[1]} %{{y:.2f}}: %{{z:.3f}}<extra>Lovász</extra>",
-    ))
-    plane_colors = ("#E69F00", "#CC79A7", "#009E73", "#0072B2", "#D55E00", "#56B4E9")
-    for i, (label, plane) in enumerate(planes):
-        color = plane_colors[i % len(plane_colors)]
-        fig.add_trace(go.Surface(x=grid, y=grid, z=plane, name=label, opacity=0.35, showscale=False,
-                                 colorscale=[[0, color], [1, color]], hoverinfo="skip", showlegend=True))
+    fig = go.Figure(
+        go.Surface(
+            x=grid,
+            y=grid,
+            z=values,
+            name="Lovász extension",
+            colorscale=SEQUENTIAL_SCALE,
+            cmin=0,
+            cmax=1,
+            showscale=False,
+            opacity=0.95,
+            contours={"z": {"show": True, "width": 1, "color": "white"}},
+            hovertemplate=_xy_hover(axis_titles) + ": %{z:.3f}<extra>Lovász</extra>",
+        )
+    )
+    for label, plane, color in planes:
+        fig.add_trace(
+            go.Surface(
+                x=grid,
+                y=grid,
+                z=plane,
+                name=label,
+                opacity=0.35,
+                showscale=False,
+                colorscale=[[0, color], [1, color]],
+                hoverinfo="skip",
+                showlegend=True,
+            )
+        )
     if soft is not None:
-        fig.add_trace(go.Surface(x=grid, y=grid, z=soft, name="soft-Jaccard", opacity=0.55, showscale=False,
-                                 colorscale=[[0, "#999999"], [1, "#333333"]], showlegend=True,
-                                 hovertemplate="%{z:.3f}<extra>soft-Jaccard</extra>"))
-    fig.add_trace(go.Scatter3d(
-        x=corners[:, 0], y=corners[:, 1], z=corner_values, mode="markers+text", name="Δ_J at the corners",
-        marker={"size": 6, "color": HIGHLIGHT_COLOR},
-        text=[f"Δ={v:.2f}" for v in corner_values], textposition="top center",
-    ))
+        fig.add_trace(
+            go.Surface(
+                x=grid,
+                y=grid,
+                z=soft,
+                name="soft-Jaccard",
+                opacity=0.55,
+                showscale=False,
+                colorscale=[[0, "#999999"], [1, "#333333"]],
+                showlegend=True,
+                hovertemplate="%{z:.3f}<extra>soft-Jaccard</extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter3d(
+            x=corners[:, 0],
+            y=corners[:, 1],
+            z=corner_values,
+            mode="markers+text",
+            name="Δ_J at the corners",
+            marker={"size": 6, "color": HIGHLIGHT_COLOR},
+            text=[f"Δ({corner_set(c)})={v:.2f}" for c, v in zip(corners, corner_values, strict=True)],
+            textposition="top center",
+        )
+    )
     if probe is not None:
-        fig.add_trace(go.Scatter3d(x=[probe[0]], y=[probe[1]], z=[probe[2]], mode="markers", name="probe",
-                                   marker={"size": 8, "color": "#F0E442", "line": {"color": "black", "width": 2}}))
-    fig.update_layout(scene={
-        "xaxis": {"title": axis_titles[0], "range": [0, 1]}, "yaxis": {"title": axis_titles[1], "range": [0, 1]},
-        "zaxis": {"title": "loss", "range": [0, 1.05]}, "aspectmode": "cube",
-        "camera": {"eye": {"x": 1.6, "y": -1.6, "z": 0.9}},
-    })
+        fig.add_trace(
+            go.Scatter3d(
+                x=[probe[0]],
+                y=[probe[1]],
+                z=[probe[2]],
+                mode="markers",
+                name="probe",
+                marker={"size": 8, "color": "#F0E442", "line": {"color": "black", "width": 2}},
+            )
+        )
+    fig.update_layout(
+        scene={
+            "xaxis": {"title": axis_titles[0], "range": [0, 1]},
+            "yaxis": {"title": axis_titles[1], "range": [0, 1]},
+            "zaxis": {"title": "loss", "range": [0, 1.05]},
+            "aspectmode": "cube",
+            "camera": {"eye": {"x": 1.45, "y": -1.55, "z": 0.85}, "center": {"x": 0, "y": 0, "z": -0.08}},
+        }
+    )
     return _base_layout(fig, height)
 
 
-def regions_figure(grid: np.ndarray, region: np.ndarray, region_labels: Sequence[str],
-                   probe: tuple[float, float] | None, axis_titles: tuple[str, str] = ("m₁", "m₂"),
-                   boundaries: Sequence[tuple[Sequence[float], Sequence[float]]] = (),
-                   height: int = 460) -> go.Figure:
+def regions_figure(
+    grid: np.ndarray,
+    region: np.ndarray,
+    region_labels: Sequence[str],
+    probe: tuple[float, float] | None,
+    axis_titles: tuple[str, str] = ("m₁", "m₂"),
+    boundaries: Sequence[tuple[Sequence[float], Sequence[float]]] = (),
+    height: int = 460,
+) -> go.Figure:
     """Top view: which sort order holds at each point of the square (``region [G, G]`` indexes
     ``region_labels``), the boundaries m_i = m_j between regions, and the probe point."""
     present = sorted(set(np.unique(region).tolist()))
     remap = {r: i for i, r in enumerate(present)}
     z = np.vectorize(remap.get)(region)
     colors = [class_color(r + 1) for r in present]
-    fig = go.Figure(go.Heatmap(
-        x=grid, y=grid, z=z, zmin=-0.5, zmax=len(present) - 0.5, colorscale=discrete_colorscale(colors),
-        showscale=False, opacity=0.55, text=np.array([region_labels[r] for r in present], dtype=object)[z],
-        hovertemplate=f"{axis_titles[0]} %{{x:.2f}}, {axis_titles[1]} %{{y:.2f}}<br>%{{text}}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            x=grid,
+            y=grid,
+            z=z,
+            zmin=-0.5,
+            zmax=len(present) - 0.5,
+            colorscale=discrete_colorscale(colors),
+            showscale=False,
+            opacity=0.55,
+            text=np.array([region_labels[r] for r in present], dtype=object)[z],
+            hovertemplate=_xy_hover(axis_titles) + "<br>%{text}<extra></extra>",
+        )
+    )
     for r in present:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=region_labels[r],
-                                 marker={"color": class_color(r + 1), "size": 12, "symbol": "square"}))
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                name=region_labels[r],
+                marker={"color": class_color(r + 1), "size": 12, "symbol": "square"},
+            )
+        )
     for xs, ys in boundaries:
-        fig.add_trace(go.Scatter(x=list(xs), y=list(ys), mode="lines", showlegend=False, hoverinfo="skip",
-                                 line={"color": HIGHLIGHT_COLOR, "width": 2, "dash": "dash"}))
+        fig.add_trace(
+            go.Scatter(
+                x=list(xs),
+                y=list(ys),
+                mode="lines",
+                showlegend=False,
+                hoverinfo="skip",
+                line={"color": HIGHLIGHT_COLOR, "width": 2, "dash": "dash"},
+            )
+        )
     if probe is not None:
-        fig.add_trace(go.Scatter(x=[probe[0]], y=[probe[1]], mode="markers", name="probe",
-                                 marker={"size": 14, "color": "#F0E442", "line": {"color": "black", "width": 2}}))
+        fig.add_trace(
+            go.Scatter(
+                x=[probe[0]],
+                y=[probe[1]],
+                mode="markers",
+                name="probe",
+                marker={"size": 14, "color": "#F0E442", "line": {"color": "black", "width": 2}},
+            )
+        )
     fig.update_xaxes(range=[0, 1], title=axis_titles[0], constrain="domain")
     fig.update_yaxes(range=[0, 1], title=axis_titles[1], scaleanchor="x", constrain="domain")
     return _base_layout(fig, height, legend=LEGEND_BELOW | {"y": -0.15})
 
 
-def section_figure(t: np.ndarray, curves: Sequence[tuple[str, np.ndarray, str]], title: str,
-                   height: int = 300) -> go.Figure:
+def section_figure(
+    t: np.ndarray, curves: Sequence[tuple[str, np.ndarray, str]], title: str, height: int = 300
+) -> go.Figure:
     """Values of several functions along a segment of the square (``t`` from 0 to 1)."""
     fig = go.Figure()
     for name, values, color in curves:

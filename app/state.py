@@ -42,9 +42,16 @@ class ParamSpec:
     help: str | None = None
 
 
-def param(default: Any, label: str, *, lo: float | None = None, hi: float | None = None,
-          step: float | None = None, options: Sequence[str] | None = None,
-          help: str | None = None) -> Any:
+def param(
+    default: Any,
+    label: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    step: float | None = None,
+    options: Sequence[str] | None = None,
+    help: str | None = None,
+) -> Any:
     """A dataclass field with a :class:`ParamSpec` in its metadata."""
     spec = ParamSpec(label, lo, hi, step, tuple(options) if options else None, help)
     return field(default=default, metadata={"spec": spec})
@@ -97,13 +104,24 @@ class SortingParams:
     noise: float = param(0.6, "Logit noise σ", lo=0.0, hi=4.0, step=0.1)
     temp: float = param(1.5, "Temperature T", lo=0.25, hi=4.0, step=0.05)
     cls: int = param(1, "Class c", lo=0, hi=4, step=1)
-    errors: str = param("softmax", "Errors", options=("softmax", "hinge"),
-                        help="softmax: m = |1[y=c] − p(c)| ∈ [0, 1]; hinge: m = max(0, 1 − s·y*), s = margin of c")
-    absent: bool = param(False, "Remove class c from the ground truth",
-                         help="Relabel its pixels as background, to see what an absent class costs.")
+    errors: str = param(
+        "softmax",
+        "Errors",
+        options=("softmax", "hinge"),
+        help="softmax: m = |1[y=c] − p(c)| ∈ [0, 1]; hinge: m = max(0, 1 − s·y*), s = margin of c",
+    )
+    absent: bool = param(
+        False,
+        "Remove class c from the ground truth",
+        help="Relabel its pixels as background, to see what an absent class costs.",
+    )
     k: int = param(12, "Step k: the k largest errors", lo=0, hi=1024, step=1)
-    all_ranks: bool = param(False, "Show all ranks", help="Off: the charts show the first ranks, where the "
-                            "errors are; on: every pixel (the long tail of small errors).")
+    all_ranks: bool = param(
+        False,
+        "Show all ranks",
+        help="Off: the charts show the first ranks, where the "
+        "errors are; on: every pixel (the long tail of small errors).",
+    )
 
 
 @dataclass(frozen=True)
@@ -155,28 +173,43 @@ def register(name: str, prefix: str, cls: type, presets: Mapping[str, Any] | Non
 
 
 register("home", "h", HomeParams)
-register("iou_jaccard", "ij", IouJaccardParams, {
-    "Default": IouJaccardParams(),
-    "Perfect prediction": IouJaccardParams(shift_x=0.0, shift_y=0.0, noise=0.0),
-    "Objects too large": IouJaccardParams(shift_x=0.0, shift_y=0.0, scale=1.3, noise=0.2),
-    "Rare class": IouJaccardParams(scene="rare", classes=4, cls=3, shift_x=1.0, shift_y=1.0),
-    "Five classes, noisy": IouJaccardParams(scene="mixed", classes=5, noise=1.5, shift_x=1.0),
-})
-register("sorting_errors", "se", SortingParams, {
-    "Default": SortingParams(),
-    "Tiny 8×8": SortingParams(size=8, k=5),
-    "Boundary errors only": SortingParams(shift_x=0.0, noise=0.0, temp=2.0, k=20),
-    "Absent class": SortingParams(absent=True, k=1),
-    "Hinge errors": SortingParams(errors="hinge", k=10),
-    "Rare class, 3 classes": SortingParams(scene="rare", classes=3, cls=2, size=24, k=8),
-})
-register("geometry", "geo", GeometryParams, {
-    "Default": GeometryParams(),
-    "Both foreground": GeometryParams(y1=True, y2=True),
-    "Both background": GeometryParams(y1=False, y2=False),
-    "Three pixels": GeometryParams(pixels=3, y1=True, y2=False, y3=True),
-    "vs soft-Jaccard": GeometryParams(soft=True, planes=False),
-})
+register(
+    "iou_jaccard",
+    "ij",
+    IouJaccardParams,
+    {
+        "Default": IouJaccardParams(),
+        "Perfect prediction": IouJaccardParams(shift_x=0.0, shift_y=0.0, noise=0.0),
+        "Objects too large": IouJaccardParams(shift_x=0.0, shift_y=0.0, scale=1.3, noise=0.2),
+        "Rare class": IouJaccardParams(scene="rare", classes=4, cls=3, shift_x=1.0, shift_y=1.0),
+        "Five classes, noisy": IouJaccardParams(scene="mixed", classes=5, noise=1.5, shift_x=1.0),
+    },
+)
+register(
+    "sorting_errors",
+    "se",
+    SortingParams,
+    {
+        "Default": SortingParams(),
+        "Tiny 8×8": SortingParams(size=8, k=5),
+        "Boundary errors only": SortingParams(shift_x=0.0, noise=0.0, temp=2.0, k=20),
+        "Absent class": SortingParams(absent=True, k=1),
+        "Hinge errors": SortingParams(errors="hinge", k=10),
+        "Rare class, 3 classes": SortingParams(scene="rare", classes=3, cls=2, size=24, k=8),
+    },
+)
+register(
+    "geometry",
+    "geo",
+    GeometryParams,
+    {
+        "Default": GeometryParams(),
+        "Both foreground": GeometryParams(y1=True, y2=True),
+        "Both background": GeometryParams(y1=False, y2=False),
+        "Three pixels": GeometryParams(pixels=3, y1=True, y2=False, y3=True),
+        "vs soft-Jaccard": GeometryParams(soft=True, planes=False),
+    },
+)
 
 
 def key(page: str, name: str) -> str:
@@ -221,7 +254,9 @@ def parse_value(raw: str, spec: ParamSpec, kind: type) -> Any:
             raise ValueError(f"expected an integer, got {raw!r}")
         number = int(number)
     if (spec.lo is not None and number < spec.lo) or (spec.hi is not None and number > spec.hi):
-        raise ValueError(f"expected a value in [{format_value(spec.lo)}, {format_value(spec.hi)}], got {raw!r}")
+        raise ValueError(
+            f"expected a value in [{format_value(spec.lo)}, {format_value(spec.hi)}], got {raw!r}"
+        )
     return number
 
 
@@ -290,3 +325,10 @@ def url_problems(page: str) -> list[str]:
     query = {k: st.query_params.get_all(k) for k in st.query_params}
     _, problems = from_query(page, query)
     return problems
+
+
+# ------------------------------------------------------------------------------------------
+# Pages "Gradients" (prefix ``gr``) and "Live training" (``lt``): their dataclasses and presets
+# live in training_state.py, registered here so that ``PAGES`` always lists every page.
+
+import training_state  # noqa: E402, F401

@@ -13,9 +13,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from palette import DIVERGING_SCALE, LOSS_COLORS, class_color  # app/ is on sys.path (DESIGN §5)
+from plotly.subplots import make_subplots
 
 __all__ = [
     "REGION_COLORS",
@@ -93,13 +92,15 @@ def gradient_maps_figure(
                                      showlegend=False, marker={"size": 14, "symbol": "circle-open",
                                                                "color": "#000000", "line": {"width": 2}}),
                           row=1, col=i)
-        fig.update_xaxes(range=[-0.5, width - 0.5], showticklabels=False, constrain="domain", row=1, col=i)
-        fig.update_yaxes(range=[height - 0.5, -0.5], showticklabels=False, scaleanchor=f"x{'' if i == 1 else i}",
-                         row=1, col=i)
+        fig.update_xaxes(range=[-0.5, width - 0.5], constrain="domain", row=1, col=i)
+        anchor = "x" if i == 1 else f"x{i}"
+        fig.update_yaxes(range=[height - 0.5, -0.5], scaleanchor=anchor, constrain="domain", row=1, col=i)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     fig.update_layout(
         coloraxis={"colorscale": DIVERGING_SCALE, "cmin": -zmax, "cmax": zmax, "cmid": 0.0,
                    "colorbar": {"title": {"text": colorbar_title}, "thickness": 12, "exponentformat": "e"}},
-        margin=_MARGIN, height=330, clickmode="event+select", dragmode=False,
+        margin={"l": 0, "r": 0, "t": 28, "b": 0}, height=290, clickmode="event+select", dragmode=False,
     )
     return fig
 
@@ -121,11 +122,11 @@ def magnitude_histograms_figure(
         logs = np.log10(np.maximum(magnitudes[key], 1e-12))
         edges = np.linspace(float(logs.min()), float(logs.max()) + 1e-9, bins + 1)
         for name, region in regions.items():
-            values = logs[region]
+            xbins = {"start": edges[0], "end": edges[-1], "size": edges[1] - edges[0]}
             fig.add_trace(
-                go.Histogram(x=values, xbins={"start": edges[0], "end": edges[-1], "size": edges[1] - edges[0]},
-                             histnorm="percent", name=f"{name} ({int(region.sum())} px)", legendgroup=name,
-                             showlegend=i == 1, marker_color=REGION_COLORS.get(name, "#888888"), opacity=0.55),
+                go.Histogram(x=logs[region], xbins=xbins, histnorm="percent", legendgroup=name,
+                             name=f"{name} ({int(region.sum())} px)", showlegend=i == 1,
+                             marker_color=REGION_COLORS.get(name, "#888888"), opacity=0.55),
                 row=1, col=i,
             )
         fig.update_xaxes(title_text="log10 ‖∂L/∂z‖", row=1, col=i)
@@ -154,9 +155,12 @@ def push_share_figure(
                                  name=titles.get(key, key), line={"color": _loss_color(key), "width": 3}))
     if current_fraction is not None:
         fig.add_vline(x=100 * current_fraction, line={"color": "#000000", "dash": "dot"},
-                      annotation_text="this image", annotation_position="top left")
-    fig.update_xaxes(title_text="small class: % of the pixels", type="log")
-    fig.update_yaxes(title_text="% of the total gradient push", type="log")
+                      annotation_text="this image", annotation_position="bottom right")
+    ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
+    labels = [f"{t:g}%" for t in ticks]
+    fig.update_xaxes(title_text="small class: share of the pixels", type="log", tickvals=ticks, ticktext=labels,
+                     range=np.log10([0.8 * max(fraction.min(), 1e-3), 1.25 * fraction.max()]).tolist())
+    fig.update_yaxes(title_text="share of the total gradient push", type="log", tickvals=ticks, ticktext=labels)
     fig.update_layout(height=330, margin=_MARGIN, legend={"orientation": "h", "y": -0.3})
     return fig
 
@@ -258,9 +262,9 @@ def masks_figure(image: np.ndarray, panels: Mapping[str, np.ndarray], titles: Ma
                         horizontal_spacing=0.015)
     for i, key in enumerate(keys, start=1):
         fig.add_trace(go.Image(z=mask_overlay(image, panels[key]), hoverinfo="skip"), row=1, col=i)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    fig.update_layout(height=250, margin={"l": 0, "r": 0, "t": 40, "b": 0})
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_layout(height=250, margin={"l": 0, "r": 0, "t": 30, "b": 0})
     return fig
 
 

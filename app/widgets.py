@@ -21,8 +21,16 @@ GROUND_TRUTH_FIELDS = ("scene", "size", "classes", "seed")
 PREDICTION_FIELDS = ("shift_x", "shift_y", "scale", "noise", "temp")
 
 
-def control(page: str, name: str, container: Any = None, *, lo: float | None = None,
-            hi: float | None = None, horizontal: bool = False, help: str | None = None) -> Any:  # noqa: A002
+def control(
+    page: str,
+    name: str,
+    container: Any = None,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    horizontal: bool = False,
+    help: str | None = None,
+) -> Any:
     """Render the widget of field ``name`` of ``page`` and return its value.
 
     ``lo``/``hi`` tighten the field's bounds for this run (e.g. the class index ≤ C − 1); a value
@@ -69,17 +77,26 @@ def preset_picker(page: str, container: Any = None) -> None:
     """A select box of the page's presets; picking one sets every control (and the URL)."""
     where = container if container is not None else st
     names = list(state.PAGES[page].presets)
-    where.selectbox("Preset", names, index=None, placeholder="Choose a preset…",
-                    key=f"_{state.PAGES[page].prefix}_preset", on_change=_apply_preset, args=(page,),
-                    help="Presets set every control of this page at once; the URL follows.")
+    where.selectbox(
+        "Preset",
+        names,
+        index=None,
+        placeholder="Choose a preset…",
+        key=f"_{state.PAGES[page].prefix}_preset",
+        on_change=_apply_preset,
+        args=(page,),
+        help="Presets set every control of this page at once; the URL follows.",
+    )
 
 
 def url_warnings(page: str) -> None:
     """Warn about malformed URL parameters (Streamlit drops them silently)."""
     problems = state.url_problems(page)
     if problems:
-        st.warning("Some link parameters were not understood:\n\n" + "\n".join(f"- {p}" for p in problems),
-                   icon=":material/link_off:")
+        st.warning(
+            "Some link parameters were not understood:\n\n" + "\n".join(f"- {p}" for p in problems),
+            icon=":material/link_off:",
+        )
 
 
 def share_link(page: str, params: Any, container: Any = None) -> None:
@@ -89,7 +106,7 @@ def share_link(page: str, params: Any, container: Any = None) -> None:
     base = ""
     try:
         base = str(st.context.url or "").split("?")[0]
-    except Exception:  # noqa: BLE001 - no URL outside a browser session (AppTest)
+    except Exception:
         base = ""
     where.caption("Link to this view (the address bar holds it too):")
     where.code(f"{base}{query}" if base else f"/{page}{query}", language=None)
@@ -126,7 +143,11 @@ def ground_truth_controls(page: str, container: Any = None) -> tuple[np.ndarray,
     size = control(page, "size", where)
     classes = control(page, "classes", where)
     seed = control(page, "seed", where)
-    labels, notes = load_ground_truth(source, size, classes, seed)
+    try:
+        labels, notes = load_ground_truth(source, size, classes, seed)
+    except (ValueError, TypeError) as error:
+        st.error(f"Cannot make this ground truth: {error}")
+        st.stop()
     for note in notes:
         where.info(note, icon=":material/info:")
     num_classes = max(int(classes), int(labels.max()) + 1)
@@ -137,9 +158,14 @@ def prediction_controls(page: str, container: Any = None, seed: int = 0) -> Pred
     """Shift, scale, noise and temperature of the prediction maker; returns its spec."""
     where = container if container is not None else st
     values = {name: control(page, name, where) for name in PREDICTION_FIELDS}
-    return PredictionSpec(shift_x=float(values["shift_x"]), shift_y=float(values["shift_y"]),
-                          scale=float(values["scale"]), noise=float(values["noise"]),
-                          temperature=float(values["temp"]), seed=int(seed))
+    return PredictionSpec(
+        shift_x=float(values["shift_x"]),
+        shift_y=float(values["shift_y"]),
+        scale=float(values["scale"]),
+        noise=float(values["noise"]),
+        temperature=float(values["temp"]),
+        seed=int(seed),
+    )
 
 
 def device_name() -> str:

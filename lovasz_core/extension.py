@@ -52,13 +52,6 @@ def _check_membership(name: str, value: Tensor) -> None:
         raise ValueError(f"`{name}` must hold only 0/1 (or False/True) values")
 
 
-def _differences(prefix: Tensor) -> Tensor:
-    """g_1 = Δ_1, g_i = Δ_i − Δ_{i−1} along the last dimension."""
-    grad = prefix.clone()
-    grad[..., 1:] -= prefix[..., :-1]
-    return grad
-
-
 def lovasz_grad(fg_sorted: Tensor) -> Tensor:
     """Jaccard gradients g of Berman et al. (2018), Eq. (9), for ground truth sorted by decreasing error.
 
@@ -80,9 +73,11 @@ def lovasz_grad(fg_sorted: Tensor) -> Tensor:
             f"`fg_sorted` must have shape [..., P] with at least 1 dim, got shape {tuple(fg_sorted.shape)}"
         )
     _check_membership("fg_sorted", fg_sorted)
+    if fg_sorted.dim() == 0:
+        raise ValueError("`fg_sorted` must have at least one dimension, got a 0-d tensor")
     dtype = _accumulation_dtype(fg_sorted.dtype)
-    _, _, jaccard = _prefix_jaccard(fg_sorted, dtype)
-    return _differences(jaccard)
+    flat = fg_sorted.reshape(-1, fg_sorted.shape[-1]).bool()
+    return _jaccard_gradients(flat, dtype).reshape(fg_sorted.shape)
 
 
 def jaccard_loss_of_set(mispredicted: Tensor, fg: Tensor) -> Tensor:
@@ -163,7 +158,7 @@ def lovasz_trace(errors: Tensor, fg: Tensor) -> LovaszTrace:
     errors_sorted, order = torch.sort(flat, descending=True, stable=True)
     fg_sorted = fg.reshape(-1).bool()[order]
     intersection, union, jaccard = _prefix_jaccard(fg_sorted, dtype)
-    grad = _differences(jaccard)
+    grad = _jaccard_gradients(fg_sorted.unsqueeze(0), dtype).squeeze(0)  # = Δ_i − Δ_(i−1)
     contributions = errors_sorted * grad
     weights = torch.empty_like(grad).scatter_(0, order, grad).reshape(errors.shape)
     return LovaszTrace(
@@ -283,39 +278,3 @@ def lovasz_kernel(buffers: list[Tensor], coefficient: Tensor) -> tuple[Tensor, T
     out = torch.empty_like(grad).view(-1).scatter_(0, order, grad.view(-1))
     return loss, out.view(rows, length)
 
-
-def sorted_jaccard_weights(
-    errors: Tensor, fg: Tensor, valid: Tensor | None
-) -> tuple[Tensor, Tensor]:
-    """Loss and Jaccard gradient of many independent groups at once (internal, no checks).
-
-    Args:
-        errors: ``[G, N]`` non-negative float32/float64 errors, contiguous.
-        fg: ``[G, N]`` bool ground truth (False where ignored).
-        valid: ``[G, N]`` bool or ``None``; invalid elements are sorted last and get g = 0.
-
-    Returns:
-        ``(loss [G], weights [G, N])``: the extension per group, and g at original positions.
-    """
-    dtype = errors.dtype
-    # Errors are >= 0, so their IEEE bit patterns read as signed ints sort in the same order
-    # (and sorting ints is measurably faster than sorting floats on the CPU).
-    int_dtype = torch.int64 if dtype == torch.float64 else torch.int32
-    keys = errors.view(int_dtype)
-    if valid is not None:
-        keys = keys.masked_fill(~valid, -1)  # after every valid error
-    keys_sorted, order = torch.sort(keys, dim=-1, descending=True)
-    errors_sorted = keys_sorted.clamp_min_(0).view(dtype)
-    del keys_sorted
-    fg_sorted = fg.gather(-1, order)
-    _, _, jaccard = _prefix_jaccard(fg_sorted, dtype)
-    del fg_sorted
-    grad = _differences(jaccard)
-    del jaccard
-    if valid is not None:
-        n_valid = valid.sum(-1, keepdim=True)
-        ranks = torch.arange(grad.shape[-1], device=grad.device)
-        grad.masked_fill_(ranks >= n_valid, 0.0)
-    loss = (errors_sorted * grad).sum(-1)
-    weights = torch.empty_like(grad).scatter_(-1, order, grad)
-    return loss, weights

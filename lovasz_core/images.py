@@ -249,7 +249,7 @@ def _rare_object(size: int, num_classes: int, seed: int) -> tuple[np.ndarray, np
         names.append("thin bar")
         colors.append((0.3, 0.8, 0.35))
     palette = np.array(colors)
-    image = palette[mask] + 0.18 * rng.standard_normal((size, size, 3))
+    image = palette[mask] + 0.4 * rng.standard_normal((size, size, 3))
     from skimage.filters import gaussian
 
     image = gaussian(image, sigma=0.6, channel_axis=-1)

@@ -278,8 +278,8 @@ def _lovasz_softmax_probas(
         coefficient = _mean_coefficients(selected, weight_vector).reshape(-1)
         in_range = _inside_unit_interval(probs)
         buffers = [
-            _probability_errors(probs, fg, valid_3d).view(-1, length),
-            fg.view(-1, length),
+            _probability_errors(probs, fg, valid_3d).reshape(-1, length),  # reshape: labels may be
+            fg.reshape(-1, length),  # non-contiguous (e.g. channels_last), then fg is too
         ]
         if in_range:
             del fg, probs
@@ -406,8 +406,8 @@ def _lovasz_sigmoid_probas(
         coefficient = coefficient.reshape(-1)
         in_range = _inside_unit_interval(probs)
         buffers = [
-            _probability_errors(probs, fg, flat_valid).view(-1, length),
-            fg.view(-1, length),
+            _probability_errors(probs, fg, flat_valid).reshape(-1, length),
+            fg.reshape(-1, length),
         ]
         if in_range:
             del fg, probs

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from .validation import check_integer_labels, check_tensor
 
-__all__ = ["PredictionSpec", "make_logits", "class_offset_logits", "softmax_errors", "hinge_errors"]
+__all__ = ["PredictionSpec", "class_offset_logits", "hinge_errors", "make_logits", "softmax_errors"]
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,8 @@ def _gaussian_blur(images: Tensor, sigma: float) -> Tensor:
     out = images.unsqueeze(0)
     pad_h, pad_w = min(radius, images.shape[1] - 1), min(radius, images.shape[2] - 1)
     out = F.pad(out, (pad_w, pad_w, pad_h, pad_h), mode="replicate")
-    k_w = kernel[radius - pad_w: radius + pad_w + 1]
-    k_h = kernel[radius - pad_h: radius + pad_h + 1]
+    k_w = kernel[radius - pad_w : radius + pad_w + 1]
+    k_h = kernel[radius - pad_h : radius + pad_h + 1]
     out = F.conv2d(out, (k_w / k_w.sum()).view(1, 1, 1, -1).repeat(channels, 1, 1, 1), groups=channels)
     out = F.conv2d(out, (k_h / k_h.sum()).view(1, 1, -1, 1).repeat(channels, 1, 1, 1), groups=channels)
     return out.squeeze(0)
@@ -84,8 +84,9 @@ def _transform(one_hot: Tensor, spec: PredictionSpec) -> Tensor:
     norm_r = 2 * src_r / max(height - 1, 1) - 1 if height > 1 else torch.zeros_like(src_r)
     norm_c = 2 * src_c / max(width - 1, 1) - 1 if width > 1 else torch.zeros_like(src_c)
     grid = torch.stack(torch.meshgrid(norm_c, norm_r, indexing="xy"), dim=-1).unsqueeze(0)
-    moved = F.grid_sample(one_hot.unsqueeze(0), grid, mode="bilinear", padding_mode="zeros",
-                          align_corners=True).squeeze(0)
+    moved = F.grid_sample(
+        one_hot.unsqueeze(0), grid, mode="bilinear", padding_mode="zeros", align_corners=True
+    ).squeeze(0)
     moved[0] += (1.0 - moved.sum(0)).clamp_min(0)  # what left the frame is background
     return moved
 
@@ -136,7 +137,7 @@ def hinge_errors(logits: Tensor, cls: int, fg: Tensor) -> Tensor:
     The score is s_i = z_i(c) − max_{c' ≠ c} z_i(c') (for two classes, the binary logit
     difference) and y*_i = +1 on the class, −1 elsewhere; errors are ≥ 0 and unbounded.
     """
-    others = torch.cat([logits[:cls], logits[cls + 1:]], dim=0)
+    others = torch.cat([logits[:cls], logits[cls + 1 :]], dim=0)
     score = logits[cls] - others.max(dim=0).values
     sign = fg.to(logits.dtype) * 2 - 1
     return (1.0 - score * sign).clamp_min(0.0)

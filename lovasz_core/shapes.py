@@ -12,7 +12,7 @@ import torch
 from skimage import draw
 from torch import Tensor
 
-__all__ = ["SCENES", "MAX_SIZE", "make_scene", "class_counts", "ground_truth", "image_sources"]
+__all__ = ["MAX_SIZE", "SCENES", "class_counts", "ground_truth", "image_sources", "make_scene"]
 
 SCENES: dict[str, str] = {
     "disks": "one disk per class, random centres and radii",
@@ -43,7 +43,8 @@ Shape = tuple[np.ndarray, np.ndarray]
 
 def _disk(rng: np.random.Generator, size: int, centre: np.ndarray, scale: float) -> Shape:
     radius = max(0.8, scale * size * rng.uniform(0.16, 0.26))
-    return draw.disk(tuple(centre), radius, shape=(size, size))
+    inside = np.clip(centre, radius - 0.5, size - radius - 0.5) if 2 * radius < size else centre
+    return draw.disk(tuple(inside), radius, shape=(size, size))
 
 
 def _rectangle(rng: np.random.Generator, size: int, centre: np.ndarray, scale: float) -> Shape:
@@ -56,8 +57,9 @@ def _rectangle(rng: np.random.Generator, size: int, centre: np.ndarray, scale: f
 def _triangle(rng: np.random.Generator, size: int, centre: np.ndarray, scale: float) -> Shape:
     angles = rng.uniform(0, 2 * np.pi) + np.array([0.0, 2.1, 4.2]) + rng.uniform(-0.3, 0.3, 3)
     radius = max(1.0, scale * size * rng.uniform(0.25, 0.33))
-    rows = centre[0] + radius * np.sin(angles)
-    cols = centre[1] + radius * np.cos(angles)
+    inside = np.clip(centre, radius - 0.5, size - radius - 0.5) if 2 * radius < size else centre
+    rows = inside[0] + radius * np.sin(angles)
+    cols = inside[1] + radius * np.cos(angles)
     return draw.polygon(rows, cols, shape=(size, size))
 
 
@@ -69,8 +71,13 @@ def _centres(rng: np.random.Generator, size: int, count: int) -> np.ndarray:
     return (chosen + rng.uniform(-0.07, 0.07, chosen.shape)) * size
 
 
-_DRAWERS = {"disks": (_disk,), "rectangles": (_rectangle,), "polygons": (_triangle,),
-            "mixed": (_disk, _rectangle, _triangle), "rare": (_disk, _rectangle)}
+_DRAWERS = {
+    "disks": (_disk,),
+    "rectangles": (_rectangle,),
+    "polygons": (_triangle,),
+    "mixed": (_disk, _rectangle, _triangle),
+    "rare": (_disk, _rectangle),
+}
 
 
 def make_scene(kind: str = "disks", size: int = 16, num_classes: int = 3, seed: int = 0) -> Tensor:
@@ -129,7 +136,7 @@ def ground_truth(source: str, size: int, num_classes: int, seed: int) -> tuple[T
     return torch.from_numpy(np.array(sample.mask, dtype=np.int64)), notes
 
 
-def _images_module():  # noqa: ANN202 - an optional module
+def _images_module():
     """``lovasz_core.images`` if it is present (written by another issue), else ``None``."""
     try:
         from . import images

@@ -13,6 +13,7 @@ import state
 import streamlit as st
 import torch
 import widgets
+from palette import class_color
 
 from lovasz_core.teaching import (
     cube_corners,
@@ -78,9 +79,13 @@ def corner_table(data: dict[str, Any], fg_bits: tuple[bool, ...]) -> list[dict[s
     rows = []
     for corner, value in zip(data["corners"], data["corner_values"], strict=True):
         wrong = [i + 1 for i, bit in enumerate(corner) if bit]
-        rows.append({"errors m": "(" + ", ".join(f"{v:.0f}" for v in corner) + ")",
-                     "mispredicted set M": "{" + ", ".join(map(str, wrong)) + "}" if wrong else "∅",
-                     "Δ_J(M) = |M| / |F ∪ M|": round(float(value), 4)})
+        rows.append(
+            {
+                "errors m": "(" + ", ".join(f"{v:.0f}" for v in corner) + ")",
+                "mispredicted set M": "{" + ", ".join(map(str, wrong)) + "}" if wrong else "∅",
+                "Δ_J(M) = |M| / |F ∪ M|": round(float(value), 4),
+            }
+        )
     fg_set = [i + 1 for i, b in enumerate(fg_bits) if b]
     st.caption("F = {" + ", ".join(map(str, fg_set)) + "} (the foreground pixels)")
     return rows
@@ -92,12 +97,17 @@ def gap_text(gap: float) -> str:
 
 
 def main() -> None:
-    widgets.page_header(PAGE, "Geometry of the Lovász extension",
-                        "With two pixels, the loss is a surface over the square of errors: it passes "
-                        "through the set function at the corners and is made of flat pieces, one per "
-                        "sort order.")
-    st.latex(r"\bar\Delta(m) = \sum_i m_{\pi(i)} g_i(\pi) = \max_{\sigma} \sum_i m_{\sigma(i)} g_i(\sigma)"
-             r"\quad\text{(}\pi\text{ sorts } m\text{; the max over all orders makes it convex)}")
+    widgets.page_header(
+        PAGE,
+        "Geometry of the Lovász extension",
+        "With two pixels, the loss is a surface over the square of errors: it passes "
+        "through the set function at the corners and is made of flat pieces, one per "
+        "sort order.",
+    )
+    st.latex(
+        r"\bar\Delta(m) = \sum_i m_{\pi(i)} g_i(\pi) = \max_{\sigma} \sum_i m_{\sigma(i)} g_i(\sigma)"
+        r"\quad\text{(}\pi\text{ sorts } m\text{; the max over all orders makes it convex)}"
+    )
     sidebar = st.sidebar
     widgets.preset_picker(PAGE, sidebar)
     n = int(widgets.control(PAGE, "pixels", sidebar))
@@ -116,14 +126,17 @@ def main() -> None:
         st.error(f"Cannot compute the surface: {error}")
         return
     if not any(bits):
-        st.info("No pixel is foreground: F = ∅, so Δ_J(M) = 1 for every non-empty M and the extension is "
-                "max(m): the loss of an absent class is its largest error.", icon=":material/info:")
+        st.info(
+            "No pixel is foreground: F = ∅, so $\\Delta_J(M)$ = 1 for every non-empty M and the extension is "
+            "max(m): the loss of an absent class is its largest error.",
+            icon=":material/info:",
+        )
 
     labels = data["labels"]
-    planes: list[tuple[str, np.ndarray]] = []
+    planes: list[tuple[str, np.ndarray, str]] = []
     if show_planes:
         chosen = range(len(labels)) if n == 2 else [data["probe_region"]]
-        planes = [(f"piece {labels[r]}", data["planes"][r]) for r in chosen]
+        planes = [(f"piece {labels[r]}", data["planes"][r], class_color(r + 1)) for r in chosen]
     if n == 3:
         keep = np.isclose(data["corners"][:, 2], m3)
         corners, corner_values = data["corners"][keep][:, :2], data["corner_values"][keep]
@@ -131,46 +144,73 @@ def main() -> None:
         corners, corner_values = data["corners"], data["corner_values"]
     left, right = st.columns([3, 2])
     with left:
-        fig = figures.extension_surface_figure(GRID, data["values"], corners, corner_values, planes,
-                                               data["soft"] if show_soft else None,
-                                               (m1, m2, data["probe_value"]))
+        fig = figures.extension_surface_figure(
+            GRID,
+            data["values"],
+            corners,
+            corner_values,
+            planes,
+            data["soft"] if show_soft else None,
+            (m1, m2, data["probe_value"]),
+        )
         st.plotly_chart(fig, config={"displayModeBar": False}, key="_geo_surface")
-        st.caption("Drag to rotate. Black dots: the set function Δ_J at the corners; the surface meets "
-                   "them exactly. Translucent planes: the linear pieces, each one extended over the whole "
-                   "square; the surface is their upper envelope, hence convex."
-                   + (" Grey: soft-Jaccard, curved." if show_soft else ""))
+        st.caption(
+            "Drag to rotate. Black dots: the set function $\\Delta_J$ at the corners; the surface meets "
+            "them exactly. Translucent planes: the linear pieces, each one extended over the whole "
+            "square; the surface is their upper envelope, hence convex."
+            + (" Grey: soft-Jaccard, curved." if show_soft else "")
+        )
     with right:
         regions = figures.regions_figure(GRID, data["region"], labels, (m1, m2), boundaries=boundaries(n, m3))
         st.plotly_chart(regions, config={"displayModeBar": False}, key="_geo_regions")
-        st.caption("Seen from above: each colour is a region where one sort order holds; the dashed lines "
-                   "m_i = m_j are where the surface bends.")
+        st.caption(
+            "Seen from above: each colour is a region where one sort order holds; the dashed lines "
+            "$m_i = m_j$ are where the surface bends."
+        )
     grad = ", ".join(f"{g:.3f}" for g in data["probe_grad"])
-    st.info(f"At the probe m = ({', '.join(f'{v:.2f}' for v in probe)}), the order is "
-            f"**{labels[data['probe_region']]}**, the loss is **{data['probe_value']:.4f}** and its gradient "
-            f"(the Jaccard gradients g put back on the pixels) is **({grad})**: constant on the whole region.",
-            icon=":material/my_location:")
+    st.info(
+        f"At the probe m = ({', '.join(f'{v:.2f}' for v in probe)}), the order is "
+        f"**{labels[data['probe_region']]}**, the loss is **{data['probe_value']:.4f}** and its gradient "
+        f"(the Jaccard gradients g put back on the pixels) is **({grad})**: constant on the whole region.",
+        icon=":material/my_location:",
+    )
 
     st.subheader("Convex and piecewise linear; soft-Jaccard is neither")
     cols = st.columns([2, 1])
     with cols[0]:
-        curves = [("Lovász extension", data["segment_lovasz"], "#D55E00"),
-                  ("soft-Jaccard", data["segment_soft"], "#777777")]
+        curves = [
+            ("Lovász extension", data["segment_lovasz"], "#D55E00"),
+            ("soft-Jaccard", data["segment_soft"], "#777777"),
+        ]
         title = "Along the segment from m = (1, 0) to (0, 1)" + (f", m₃ = {m3:.2f}" if n == 3 else "")
-        st.plotly_chart(figures.section_figure(data["t"], curves, title), config={"displayModeBar": False},
-                        key="_geo_section")
-        st.caption("The Lovász curve is straight on each side of the kink where m₁ = m₂; both curves agree "
-                   "at the ends, which are corners of the square.")
+        st.plotly_chart(
+            figures.section_figure(data["t"], curves, title),
+            config={"displayModeBar": False},
+            key="_geo_section",
+        )
+        st.caption(
+            "The Lovász curve is straight on each side of the kink where m₁ = m₂; both curves agree "
+            "at the ends, which are corners of the square."
+        )
     with cols[1]:
-        st.metric("Lovász: max of f(mid) − mean(f(ends))", gap_text(data["gap_lovasz"]),
-                  help="Over 1,500 random pairs of points in the cube; ≤ 0 for a convex function.")
+        st.metric(
+            "Lovász: max of f(mid) − mean(f(ends))",
+            gap_text(data["gap_lovasz"]),
+            help="Over 1,500 random pairs of points in the cube; ≤ 0 for a convex function.",
+        )
         st.metric("soft-Jaccard: same test", gap_text(data["gap_soft"]))
-        st.caption("A positive number is a pair of points where the function lies above its chord: "
-                   "a witnessed failure of convexity.")
+        st.caption(
+            "A positive number is a pair of points where the function lies above its chord: "
+            "a witnessed failure of convexity."
+        )
     with st.expander("The set function at every corner of the cube", expanded=False):
         st.dataframe(corner_table(data, tuple(bits)), hide_index=True)
-    st.success("**Takeaway.** The Lovász extension is the unique function that agrees with Δ_J at the corners "
-               "and is linear on every sort-order region; because Δ_J is submodular it is also the maximum of "
-               "those linear pieces, so it is convex and a tight surrogate.", icon=":material/lightbulb:")
+    st.success(
+        "**Takeaway.** The Lovász extension is the unique function that agrees with $\\Delta_J$ at the "
+        "corners and is linear on every sort-order region; because $\\Delta_J$ is submodular it is also "
+        "the maximum of those linear pieces, so it is convex and a tight surrogate.",
+        icon=":material/lightbulb:",
+    )
     widgets.share_link(PAGE, state.current(PAGE))
 
 

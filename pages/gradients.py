@@ -67,8 +67,8 @@ def _on_pixel_click() -> None:
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     if points:
         point = points[0]
-        st.session_state[state.key(PAGE, "row")] = int(round(point["y"]))
-        st.session_state[state.key(PAGE, "col")] = int(round(point["x"]))
+        st.session_state[state.key(PAGE, "row")] = round(point["y"])
+        st.session_state[state.key(PAGE, "col")] = round(point["x"])
 
 
 widgets.page_header(
@@ -99,7 +99,7 @@ with left:
     st.plotly_chart(
         masks_figure(np.full(mask.shape, 0.85), {"truth": mask, "prediction": data["prediction"]},
                      {"truth": "Ground truth", "prediction": "Prediction (argmax)"}),
-        key="gr_masks_chart",
+        key="gr_masks_chart", config={"displayModeBar": False},
     )
 with right:
     st.markdown(
@@ -109,9 +109,10 @@ with right:
     cells = st.columns(len(LOSS_KEYS))
     for cell, key in zip(cells, LOSS_KEYS, strict=True):
         push = data["push"][key]
+        share = 100 * push[2] / push.sum()
         cell.metric(TITLES[key], f"{data['values'][key]:.3f}",
-                    help=f"Loss value. Share of the total push on the small disk: {100 * push[2] / push.sum():.1f}%")
-        cell.caption(f"push on small disk: **{100 * push[2] / push.sum():.1f}%**")
+                    help=f"Loss value. Share of the total push on the small disk: {share:.1f}%")
+        cell.caption(f"push on small disk: **{share:.1f}%**")
     st.caption(
         "Push on a class = Σ over its pixels of ‖∂L/∂z_i‖₁. Under cross-entropy it follows the pixel "
         "count; under Lovász-Softmax a tiny class can take a large share."
@@ -125,7 +126,8 @@ if not shared:
     maps = {key: m / max(float(np.abs(m).max()), 1e-30) for key, m in maps.items()}
 selected = (int(row), int(col)) if row >= 0 and col >= 0 else None
 st.markdown(
-    f"**∂L/∂z for the logit of “{chosen}”**, {'on one shared scale' if shared else 'each map scaled to its max'}. "
+    f"**∂L/∂z for the logit of “{chosen}”**, "
+    f"{'on one shared scale' if shared else 'each map scaled to its max'}. "
     "Blue: gradient descent *raises* this logit there; red: it *lowers* it. "
     "**Click a pixel** for its numbers."
 )
@@ -133,6 +135,7 @@ st.plotly_chart(
     gradient_maps_figure(maps, TITLES, boundary=boundary_mask(mask), zmax=zmax, selected=selected,
                          colorbar_title="∂L/∂z_c" if shared else "relative"),
     key="gr_maps_chart", on_select=_on_pixel_click, selection_mode="points",
+    config={"displayModeBar": False},
 )
 
 if selected is not None:
@@ -144,8 +147,9 @@ if selected is not None:
         f"*{class_names[int(data['prediction'][r, k])]}*, p(true class) = {table.attrs['p_true']:.3f}"
         + (", on a boundary" if boundary_mask(mask)[r, k] else "")
     )
-    st.dataframe(table.style.format("{:+.3e}", subset=[col_ for col_ in table.columns if col_.startswith("∂")])
-                 .format("{:.3e}", subset=["‖∂L/∂z‖"]).format("{:.1f}×", subset=["× median pixel"]))
+    signed = [name for name in table.columns if name.startswith("∂")]
+    st.dataframe(table.style.format("{:+.3e}", subset=signed).format("{:.3e}", subset=["‖∂L/∂z‖"])
+                 .format("{:.1f}×", subset=["× median pixel"]))
 else:
     st.info("Click a pixel in any map to see its gradient under every loss.", icon=":material/touch_app:")
 

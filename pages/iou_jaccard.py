@@ -18,11 +18,13 @@ from lovasz_core.predictions import PredictionSpec
 from lovasz_core.teaching import offset_sweep
 
 PAGE = "iou_jaccard"
-OFFSETS = np.round(np.linspace(-6.0, 6.0, 241), 6)
+OFFSETS = np.round(np.linspace(-6.0, 6.0, 121), 6)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def compute(labels: np.ndarray, num_classes: int, spec: PredictionSpec, cls: int, offset: float) -> dict[str, Any]:
+def compute(
+    labels: np.ndarray, num_classes: int, spec: PredictionSpec, cls: int, offset: float
+) -> dict[str, Any]:
     """Prediction (argmax after adding ``offset`` to class c's logit), IoUs, Δ_J and the b-sweep."""
     logits = torch.from_numpy(widgets.load_logits(labels, num_classes, spec))
     truth = torch.from_numpy(labels)
@@ -32,8 +34,6 @@ def compute(labels: np.ndarray, num_classes: int, spec: PredictionSpec, cls: int
     ious = per_class_iou(predicted, truth, num_classes)
     fg, pred_c = truth == cls, predicted == cls
     mispredicted = fg ^ pred_c
-    jaccard, lovasz = offset_sweep(logits, truth, cls, torch.from_numpy(OFFSETS))
-    jumps = int((np.abs(np.diff(jaccard.numpy())) > 1e-12).sum())
     return {
         "predicted": predicted.numpy(),
         "ious": ious.numpy(),
@@ -44,9 +44,18 @@ def compute(labels: np.ndarray, num_classes: int, spec: PredictionSpec, cls: int
         "num_pred": int(pred_c.sum()),
         "num_mispredicted": int(mispredicted.sum()),
         "delta": float(jaccard_loss_of_set(mispredicted, fg)),
-        "sweep_jaccard": jaccard.numpy(),
-        "sweep_lovasz": lovasz.numpy(),
-        "jumps": jumps,
+    }
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def sweep(labels: np.ndarray, num_classes: int, spec: PredictionSpec, cls: int) -> dict[str, Any]:
+    """1 − IoU_c (staircase) and the Lovász extension of class c for every offset b in OFFSETS."""
+    logits = torch.from_numpy(widgets.load_logits(labels, num_classes, spec))
+    jaccard, lovasz = offset_sweep(logits, torch.from_numpy(labels), cls, torch.from_numpy(OFFSETS))
+    return {
+        "jaccard": jaccard.numpy(),
+        "lovasz": lovasz.numpy(),
+        "jumps": int((np.abs(np.diff(jaccard.numpy())) > 1e-12).sum()),
     }
 
 
@@ -55,11 +64,16 @@ def fmt(value: float) -> str:
 
 
 def main() -> None:
-    widgets.page_header(PAGE, "IoU and the Jaccard loss",
-                        "IoU asks how much the predicted region and the true region overlap, relative to "
-                        "everything either of them covers.")
-    st.latex(r"J_c = \frac{|\{y = c\} \cap \{\hat y = c\}|}{|\{y = c\} \cup \{\hat y = c\}|}, \qquad "
-             r"\Delta_J(M_c) = \frac{|M_c|}{|\{y = c\} \cup M_c|} = 1 - J_c")
+    widgets.page_header(
+        PAGE,
+        "IoU and the Jaccard loss",
+        "IoU asks how much the predicted region and the true region overlap, relative to "
+        "everything either of them covers.",
+    )
+    st.latex(
+        r"J_c = \frac{|\{y = c\} \cap \{\hat y = c\}|}{|\{y = c\} \cup \{\hat y = c\}|}, \qquad "
+        r"\Delta_J(M_c) = \frac{|M_c|}{|\{y = c\} \cup M_c|} = 1 - J_c"
+    )
     sidebar = st.sidebar
     widgets.preset_picker(PAGE, sidebar)
     sidebar.subheader("Ground truth")
@@ -71,27 +85,41 @@ def main() -> None:
     offset = float(widgets.control(PAGE, "offset", sidebar))
     try:
         data = compute(labels, num_classes, spec, cls, offset)
+        stairs = sweep(labels, num_classes, spec, cls)
     except (ValueError, TypeError) as error:
         st.error(f"Cannot compute the IoU: {error}")
         return
     if data["num_fg"] == 0:
-        st.warning(f"Class {cls} has no pixel in the ground truth: its IoU is 0 if the prediction uses it, "
-                   "and undefined (left out of the mean) if not. Pick another class or seed.",
-                   icon=":material/warning:")
+        st.warning(
+            f"Class {cls} has no pixel in the ground truth: its IoU is 0 if the prediction uses it, "
+            "and undefined (left out of the mean) if not. Pick another class or seed.",
+            icon=":material/warning:",
+        )
     if labels.size < 4:
         st.warning(f"A {labels.shape[0]}×{labels.shape[1]} image is too small to show much; try 16 or more.")
 
     maps = st.columns(3)
-    maps[0].plotly_chart(figures.label_map_figure(labels, num_classes, "Ground truth y"),
-                         config={"displayModeBar": False}, key="_ij_truth")
+    maps[0].plotly_chart(
+        figures.label_map_figure(labels, num_classes, "Ground truth y"),
+        config={"displayModeBar": False},
+        key="_ij_truth",
+    )
     maps[0].caption("The true class of every pixel.")
-    maps[1].plotly_chart(figures.label_map_figure(data["predicted"], num_classes, "Prediction ŷ = argmax"),
-                         config={"displayModeBar": False}, key="_ij_pred")
+    maps[1].plotly_chart(
+        figures.label_map_figure(data["predicted"], num_classes, "Prediction ŷ = argmax"),
+        config={"displayModeBar": False},
+        key="_ij_pred",
+    )
     maps[1].caption("The prediction maker's output: move, grow or blur it in the sidebar.")
-    maps[2].plotly_chart(figures.overlay_figure(labels, data["predicted"], cls, f"Class {cls}: ∩ and ∪"),
-                         config={"displayModeBar": False}, key="_ij_overlay")
-    maps[2].caption("Green is the intersection; green + orange + blue is the union. "
-                    "Orange and blue together are the mispredicted set M_c.")
+    maps[2].plotly_chart(
+        figures.overlay_figure(labels, data["predicted"], cls, f"Class {cls}: ∩ and ∪"),
+        config={"displayModeBar": False},
+        key="_ij_overlay",
+    )
+    maps[2].caption(
+        "Green is the intersection; green + orange + blue is the union. "
+        "Orange and blue together are the mispredicted set $M_c$."
+    )
 
     cols = st.columns(6)
     cols[0].metric(f"|y = {cls}|", data["num_fg"])
@@ -103,32 +131,52 @@ def main() -> None:
 
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(figures.iou_bars_figure(data["ious"]), config={"displayModeBar": False}, key="_ij_bars")
-        st.caption("Each class counts equally in the mean, however small it is: a rare class that is "
-                   "half missed costs as much as a large one.")
+        st.plotly_chart(
+            figures.iou_bars_figure(data["ious"]), config={"displayModeBar": False}, key="_ij_bars"
+        )
+        st.caption(
+            "Each class counts equally in the mean, however small it is: a rare class that is "
+            "half missed costs as much as a large one."
+        )
     with right:
-        st.markdown("**The Jaccard loss as a set function.** Write M_c for the pixels where "
-                    "ground truth and prediction disagree about c. The loss depends on the prediction "
-                    "only through this set:")
+        st.markdown(
+            "**The Jaccard loss as a set function.** Write $M_c$ for the pixels where "
+            "ground truth and prediction disagree about c. The loss depends on the prediction "
+            "only through this set:"
+        )
         union = data["num_fg"] + data["num_pred"] - data["intersection"]
-        st.latex(rf"\Delta_J(M_{{{cls}}}) = \frac{{|M|}}{{|F \cup M|}} = "
-                 rf"\frac{{{data['num_mispredicted']}}}{{{union}}} = {data['delta']:.4f}")
+        st.latex(
+            rf"\Delta_J(M_{{{cls}}}) = \frac{{|M|}}{{|F \cup M|}} = "
+            rf"\frac{{{data['num_mispredicted']}}}{{{union}}} = {data['delta']:.4f}"
+        )
         iou = data["ious"][cls]
         if not np.isnan(iou):
             st.latex(rf"1 - J_{{{cls}}} = 1 - {iou:.4f} = {1 - iou:.4f}")
-        st.caption("Δ_J is submodular: one more wrong pixel hurts less when many are already wrong, "
-                   "which is what makes its Lovász extension convex (next pages).")
+        st.caption(
+            "$\\Delta_J$ is submodular: one more wrong pixel hurts less when many are already wrong, "
+            "which is what makes its Lovász extension convex (next pages)."
+        )
 
     st.subheader("Why we cannot train on IoU directly")
-    fig = figures.staircase_figure(OFFSETS, data["sweep_jaccard"], data["sweep_lovasz"], offset,
-                                   f"Loss of class {cls} as its logit is shifted by b")
+    fig = figures.staircase_figure(
+        OFFSETS,
+        stairs["jaccard"],
+        stairs["lovasz"],
+        offset,
+        f"Loss of class {cls} as its logit is shifted by b",
+    )
     st.plotly_chart(fig, config={"displayModeBar": False}, key="_ij_stairs")
-    st.caption(f"The solid staircase (1 − IoU of the argmax prediction) has only {data['jumps']} jumps over "
-               f"{len(OFFSETS)} values of b and is flat in between: its gradient is zero almost everywhere. "
-               "The dashed Lovász extension follows it with a slope that a gradient step can use.")
-    st.success("**Takeaway.** IoU is computed from a hard, thresholded prediction, so as a function of the "
-               "network's outputs it is piecewise constant: a surrogate with useful gradients is needed, "
-               "and the Lovász extension is the tightest convex one.", icon=":material/lightbulb:")
+    st.caption(
+        f"The solid staircase (1 − IoU of the argmax prediction) has only {stairs['jumps']} jumps over "
+        f"{len(OFFSETS)} values of b and is flat in between: its gradient is zero almost everywhere. "
+        "The dashed Lovász extension follows it with a slope that a gradient step can use."
+    )
+    st.success(
+        "**Takeaway.** IoU is computed from a hard, thresholded prediction, so as a function of the "
+        "network's outputs it is piecewise constant: a surrogate with useful gradients is needed, "
+        "and the Lovász extension is the tightest convex one.",
+        icon=":material/lightbulb:",
+    )
     widgets.share_link(PAGE, state.current(PAGE))
     sidebar.caption(f"Computed with torch on {widgets.device_name()}.")
 

@@ -13,7 +13,7 @@ from collections import deque
 import pandas as pd
 import state
 import streamlit as st
-import training_state  # noqa: F401  (registers this page's parameters)
+import training_state
 import widgets
 from training_figures import class_iou_table, mask_overlay, training_curves_figure, upscale
 
@@ -25,7 +25,7 @@ from lovasz_core.training import MODES, OPTIMIZERS, TrainingConfig, TrainingRun,
 PAGE = "live_training"
 TITLES = {key: LOSSES[key].label for key in LOSSES}
 TICK_SECONDS = 0.2  # the fragment's refresh period (≥ 4 refreshes per second)
-TRAIN_BUDGET = 0.08  # seconds of training per tick; k adapts to it
+TRAIN_SHARE = 0.4  # share of the observed refresh period spent training; k adapts to it
 MAX_SAVED = 6
 DEFAULT_LOSSES = ["cross_entropy", "lovasz_softmax", "ce_lovasz"]
 SS = st.session_state
@@ -125,6 +125,15 @@ def _latest_table(run: TrainingRun) -> pd.DataFrame:
     return class_iou_table(frame, run.class_names, TITLES, speeds)
 
 
+def _formatted(table: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as short strings (st.table shows floats with every digit; a Styler is slow)."""
+    out = table.copy()
+    for name in out.columns:
+        digits = 0 if name in ("step", "steps/s") else 3
+        out[name] = [("–" if pd.isna(v) else f"{v:.{digits}f}") for v in table[name]]
+    return out
+
+
 def _refresh_rate() -> float | None:
     ticks = SS.lt_ticks
     if len(ticks) < 3:
@@ -143,7 +152,10 @@ def _live_view() -> None:
         began = time.perf_counter()
         run.step(SS.lt_k)
         spent = time.perf_counter() - began
-        SS.lt_k = max(1, min(64, round(SS.lt_k * TRAIN_BUDGET / max(spent, 1e-4))))
+        SS.lt_train_ms = 1000 * spent
+        period = 1.0 / (_refresh_rate() or 1.0 / TICK_SECONDS)
+        budget = min(max(TRAIN_SHARE * period, 0.05), 0.25)  # a slow browser gets more steps per refresh
+        SS.lt_k = max(1, min(64, round(SS.lt_k * budget / max(spent, 1e-4))))
         SS.lt_ticks.append(time.perf_counter())
         SS.lt_wall.append((time.perf_counter(), run.steps_done))
     if SS.lt_running and run.finished:
@@ -177,7 +189,8 @@ def _live_view() -> None:
     panels = {"truth": run.sample.mask, **run.latest_masks()}
     # plain images, not plotly: the browser redraws them several times a second
     for cell, (key, mask) in zip(st.columns(len(panels)), panels.items(), strict=True):
-        caption = "Ground truth" if key == "truth" else f"{TITLES[key]} · mIoU {last_iou.get(key, float('nan')):.2f}"
+        score = last_iou.get(key, float("nan"))
+        caption = "Ground truth" if key == "truth" else f"{TITLES[key]} · mIoU {score:.2f}"
         cell.image(upscale(mask_overlay(run.sample.image, mask)), caption=caption, width="stretch")
 
     past = [(entry["name"].split(" ")[0], records_frame(entry["run"])) for entry in SS.lt_saved
@@ -185,10 +198,10 @@ def _live_view() -> None:
     warmup = cfg.warmup_steps if cfg.mode == "finetune" else None
     st.plotly_chart(training_curves_figure(latest, TITLES, None, warmup, past), key="lt_curves_chart")
     if run.records:
-        st.table(_latest_table(run).style.format(precision=3, na_rep="–"))
+        st.table(_formatted(_latest_table(run)))
     SS.lt_tick_ms = 1000 * (time.perf_counter() - tick_began)
-    st.caption(f"Server time of the previous refresh: {SS.get('lt_last_tick_ms', 0):.0f} ms "
-               f"({SS.lt_k} steps per refresh).")
+    st.caption(f"Server time of the previous refresh: {SS.get('lt_last_tick_ms', 0):.0f} ms, of which "
+               f"training {SS.get('lt_train_ms', 0):.0f} ms ({SS.lt_k} steps per refresh next).")
     SS.lt_last_tick_ms = SS.lt_tick_ms
 
 
@@ -232,7 +245,7 @@ try:
 except (TypeError, ValueError) as error:
     problem = str(error)
 
-sample = load_image(settings.image, settings.size, settings.num_classes, settings.seed) if not problem else None
+sample = None if problem else load_image(settings.image, settings.size, settings.num_classes, settings.seed)
 run: TrainingRun | None = SS.lt_run
 buttons = st.columns([1, 1, 1, 1, 4])
 can_start = not problem and (run is None or run.finished or SS.lt_stopped)
@@ -244,8 +257,8 @@ if run is not None and not run.finished and not SS.lt_stopped:
                           type="primary", width="stretch")
     buttons[1].button("Stop", icon=":material/stop:", on_click=_stop, key="lt_stop", width="stretch")
 else:
-    buttons[0].button("Start", icon=":material/play_arrow:", on_click=_start, args=(settings,), key="lt_start",
-                      type="primary", disabled=not can_start, width="stretch")
+    buttons[0].button("Start", icon=":material/play_arrow:", on_click=_start, args=(settings,),
+                      key="lt_start", type="primary", disabled=not can_start, width="stretch")
 buttons[2].button("Reset", icon=":material/restart_alt:", on_click=_reset, key="lt_reset",
                   disabled=run is None, width="stretch",
                   help="Put this run aside (kept below) and apply the current settings.")

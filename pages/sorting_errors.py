@@ -25,8 +25,9 @@ K_KEY = state.key(PAGE, "k")
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def compute(labels: np.ndarray, num_classes: int, spec: PredictionSpec, cls: int, kind: str,
-            absent: bool) -> dict[str, Any]:
+def compute(
+    labels: np.ndarray, num_classes: int, spec: PredictionSpec, cls: int, kind: str, absent: bool
+) -> dict[str, Any]:
     """Every number the page draws, as numpy arrays and floats (cached per parameter set).
 
     The prediction is made from the original mask; with ``absent`` the class is then removed
@@ -40,7 +41,7 @@ def compute(labels: np.ndarray, num_classes: int, spec: PredictionSpec, cls: int
     fg = truth == cls
     if kind == "hinge":
         errors, threshold = hinge_errors(logits, cls, fg), 1.0
-        predicted_c = (logits[cls] - torch.cat([logits[:cls], logits[cls + 1:]]).max(0).values) > 0
+        predicted_c = (logits[cls] - torch.cat([logits[:cls], logits[cls + 1 :]]).max(0).values) > 0
     else:
         errors, threshold = softmax_errors(probas[cls], fg), 0.5
         predicted_c = probas[cls] > 0.5
@@ -111,7 +112,7 @@ def _on_pixel_click(chart_key: str, width: int) -> None:
         if isinstance(index, list):
             index = index[0] if index else None
         if index is None and "x" in point and "y" in point:
-            index = int(round(point["y"])) * width + int(round(point["x"]))
+            index = round(point["y"]) * width + round(point["x"])
         if index is not None:
             st.session_state[SELECTED] = int(index)
             return
@@ -120,8 +121,8 @@ def _on_pixel_click(chart_key: str, width: int) -> None:
 def _on_rank_click(chart_key: str, order: np.ndarray) -> None:
     for point in _points(chart_key):
         rank = point.get("x")
-        if rank is not None and 1 <= int(round(rank)) <= len(order):
-            rank = int(round(rank))
+        if rank is not None and 1 <= round(rank) <= len(order):
+            rank = round(rank)
             st.session_state[K_KEY] = rank
             st.session_state[SELECTED] = int(order[rank - 1])
             return
@@ -132,7 +133,11 @@ def _on_rank_click(chart_key: str, order: np.ndarray) -> None:
 
 
 def pixel_hover(data: dict[str, Any]) -> list[str]:
-    errors, weights, ranks = data["errors"].reshape(-1), data["weights"].reshape(-1), data["ranks"].reshape(-1)
+    errors, weights, ranks = (
+        data["errors"].reshape(-1),
+        data["weights"].reshape(-1),
+        data["ranks"].reshape(-1),
+    )
     fg = data["fg"].reshape(-1)
     width = data["shape"][1]
     return [
@@ -147,17 +152,48 @@ def step_controls(total: int) -> int:
     left, right = st.columns([5, 2], vertical_alignment="bottom")
     with right:
         b1, b2, b3, b4 = st.columns(4)
-        b1.button("", icon=":material/first_page:", key="_se_first", on_click=_set_k, args=(0,),
-                  help="k = 0", width="stretch")
-        b2.button("", icon=":material/chevron_left:", key="_se_prev", on_click=_step, args=(-1, total),
-                  help="k − 1", width="stretch")
-        b3.button("", icon=":material/chevron_right:", key="_se_next", on_click=_step, args=(1, total),
-                  help="k + 1", width="stretch")
-        b4.button("", icon=":material/last_page:", key="_se_last", on_click=_set_k, args=(total,),
-                  help="k = P", width="stretch")
+        b1.button(
+            "",
+            icon=":material/first_page:",
+            key="_se_first",
+            on_click=_set_k,
+            args=(0,),
+            help="k = 0",
+            width="stretch",
+        )
+        b2.button(
+            "",
+            icon=":material/chevron_left:",
+            key="_se_prev",
+            on_click=_step,
+            args=(-1, total),
+            help="k − 1",
+            width="stretch",
+        )
+        b3.button(
+            "",
+            icon=":material/chevron_right:",
+            key="_se_next",
+            on_click=_step,
+            args=(1, total),
+            help="k + 1",
+            width="stretch",
+        )
+        b4.button(
+            "",
+            icon=":material/last_page:",
+            key="_se_last",
+            on_click=_set_k,
+            args=(total,),
+            help="k = P",
+            width="stretch",
+        )
     with left:
-        return int(widgets.control(PAGE, "k", hi=total,
-                                   help="The prefix {π1, …, πk}: the k pixels with the largest errors."))
+        return int(
+            widgets.control(
+                PAGE, "k", hi=total, help="The prefix {π1, …, πk}: the k pixels with the largest errors."
+            )
+        )
 
 
 def running_numbers(data: dict[str, Any], k: int) -> None:
@@ -167,8 +203,12 @@ def running_numbers(data: dict[str, Any], k: int) -> None:
         num_fg = data["num_fg"]
         values = (num_fg, num_fg, 0.0, 0.0)
     else:
-        values = (data["intersection"][k - 1], data["union"][k - 1], data["jaccard"][k - 1],
-                  float(np.sum(data["contributions"][:k])))
+        values = (
+            data["intersection"][k - 1],
+            data["union"][k - 1],
+            data["jaccard"][k - 1],
+            float(np.sum(data["contributions"][:k])),
+        )
     cols[0].metric("I_k = |F| − #fg in prefix", f"{values[0]:.0f}")
     cols[1].metric("U_k = |F| + #bg in prefix", f"{values[1]:.0f}")
     cols[2].metric("Δ_k = 1 − I_k / U_k", f"{values[2]:.4f}")
@@ -189,37 +229,64 @@ def linked_views(data: dict[str, Any]) -> None:
     if selected is not None and not 0 <= selected < total:
         selected = None
     hover = pixel_hover(data)
-    maps = st.columns(3)
+    maps = st.columns(4)
     specs = (
-        ("fg", data["fg"].astype(float), "Ground truth: class c in vermillion"),
-        ("errors", data["errors"], "Errors m (yellow = large)"),
-        ("weights", data["weights"], "Jaccard gradients g, back on the image"),
+        ("fg", data["fg"].astype(float), "Ground truth (c in vermillion)"),
+        ("errors", data["errors"], "Errors m"),
+        ("weights", data["weights"], "Jaccard gradients g"),
+        ("contributions", data["errors"] * data["weights"], "Contributions m·g"),
     )
     for column, (kind, values, title) in zip(maps, specs, strict=True):
         chart_key = f"_se_map_{kind}"
         fig = figures.pixel_map_figure(values, kind, data["fg"], prefix, selected, title, hover)
-        column.plotly_chart(fig, key=chart_key, on_select=lambda ck=chart_key: _on_pixel_click(ck, shape[1]),
-                            selection_mode="points", config={"displayModeBar": False})
-    captions = st.columns(3)
-    captions[0].caption("Black outline: the k pixels with the largest errors; dotted: the class's ground truth. "
-                        "Click any pixel for its numbers.")
-    captions[1].caption("Errors are largest where the prediction is wrong and confident: "
-                        "these come first in the sort.")
-    captions[2].caption("Dark red = large g, the weight of that pixel's error in the loss (its gradient). "
-                        "g ≥ 0: adding a pixel to the wrong set never lowers Δ.")
+        column.plotly_chart(
+            fig,
+            key=chart_key,
+            on_select=lambda ck=chart_key: _on_pixel_click(ck, shape[1]),
+            selection_mode="points",
+            config={"displayModeBar": False},
+        )
+    captions = st.columns(4)
+    captions[0].caption(
+        "Black outline: the k pixels with the largest errors; dotted: the class's ground truth. "
+        "Click any pixel for its numbers."
+    )
+    captions[1].caption("Largest where the prediction is confidently wrong: these come first in the sort.")
+    captions[2].caption(
+        "g put back on each pixel: the weight of its error in the loss, i.e. its gradient. "
+        "g ≥ 0, since adding a pixel to the wrong set never lowers Δ."
+    )
+    captions[3].caption("Each pixel's share of the loss; they add up to the Lovász loss.")
     selected_rank = int(data["ranks"].reshape(-1)[selected]) if selected is not None else None
     show_all = bool(widgets.control(PAGE, "all_ranks"))
     visible = None if show_all else max(40, 3 * data["k_star"], k + 10, (selected_rank or 0) + 10)
-    panels = figures.sorted_panels_figure(data["errors_sorted"], data["fg_sorted"], data["jaccard"],
-                                          data["grad"], k, data["k_star"], selected_rank, visible,
-                                          height=760)
-    st.plotly_chart(panels, key="_se_panels", on_select=lambda: _on_rank_click("_se_panels", data["order"]),
-                    selection_mode="points", config={"displayModeBar": False})
-    st.caption("Vermillion bars are pixels of class c (false negatives when their error is large), sky-blue "
-               "bars are other pixels (false positives). Click a bar to move k there. The dashed pink line "
-               "k* marks the pixels that are actually wrong at the 0.5 threshold.")
+    panels = figures.sorted_panels_figure(
+        data["errors_sorted"],
+        data["fg_sorted"],
+        data["jaccard"],
+        data["grad"],
+        k,
+        data["k_star"],
+        selected_rank,
+        visible,
+        threshold=data["threshold"],
+        height=760,
+    )
+    st.plotly_chart(
+        panels,
+        key="_se_panels",
+        on_select=lambda: _on_rank_click("_se_panels", data["order"]),
+        selection_mode="points",
+        config={"displayModeBar": False},
+    )
+    st.caption(
+        "Vermillion bars are pixels of class c (false negatives when their error is large), sky-blue "
+        "bars are other pixels (false positives). Click a bar to move k there. The dashed pink line "
+        f"k* marks the pixels that are actually wrong (m > {data['threshold']:g})."
+    )
     if selected is not None:
         pixel_details(data, selected)
+    widgets.share_link(PAGE, state.current(PAGE))
 
 
 def pixel_details(data: dict[str, Any], index: int) -> None:
@@ -227,12 +294,16 @@ def pixel_details(data: dict[str, Any], index: int) -> None:
     rank = int(data["ranks"].reshape(-1)[index])
     m, g = float(data["errors"].reshape(-1)[index]), float(data["weights"].reshape(-1)[index])
     in_c = bool(data["fg"].reshape(-1)[index])
-    st.info(f"**Selected pixel** (row {index // width}, column {index % width}), "
-            f"{'in class c' if in_c else 'not in class c'}: rank **{rank}** of {data['errors'].size}, "
-            f"error m = **{m:.4f}**, Jaccard gradient g = **{g:.4f}**, contribution m·g = **{m * g:.4f}** "
-            f"({100 * m * g / data['loss']:.1f}% of the loss)." if data["loss"] > 0 else
-            f"**Selected pixel** (row {index // width}, column {index % width}): rank {rank}, m = {m:.4f}, "
-            f"g = {g:.4f}.", icon=":material/ads_click:")
+    st.info(
+        f"**Selected pixel** (row {index // width}, column {index % width}), "
+        f"{'in class c' if in_c else 'not in class c'}: rank **{rank}** of {data['errors'].size}, "
+        f"error m = **{m:.4f}**, Jaccard gradient g = **{g:.4f}**, contribution m·g = **{m * g:.4f}** "
+        f"({100 * m * g / data['loss']:.1f}% of the loss)."
+        if data["loss"] > 0
+        else f"**Selected pixel** (row {index // width}, column {index % width}): rank {rank}, m = {m:.4f}, "
+        f"g = {g:.4f}.",
+        icon=":material/ads_click:",
+    )
 
 
 def facts(data: dict[str, Any], params: state.SortingParams) -> None:
@@ -242,55 +313,80 @@ def facts(data: dict[str, Any], params: state.SortingParams) -> None:
     k_star, threshold = data["k_star"], data["threshold"]
     with tabs[0]:
         st.latex(r"\sum_{i \le k} g_i = \Delta_k = \Delta_J(\{\pi_1,\dots,\pi_k\})")
-        st.markdown("The k-th prefix sum of g is the Jaccard loss **if exactly the k worst pixels were "
-                    "wrong**. The pixels that *are* wrong at the threshold are the k* with "
-                    f"m > {threshold:g}, so at k = k* it must equal 1 − IoU of the thresholded prediction.")
+        st.markdown(
+            "The k-th prefix sum of g is the Jaccard loss **if exactly the k worst pixels were "
+            "wrong**. The pixels that *are* wrong at the threshold are the k* with "
+            f"m > {threshold:g}, so at k = k* it must equal 1 − IoU of the thresholded prediction."
+        )
         cols = st.columns(3)
-        cols[0].metric("k* = #{m > %g}" % threshold, f"{k_star}")
+        cols[0].metric(f"k* = #{{m > {threshold:g}}}", f"{k_star}")
         delta_k_star = float(np.cumsum(data["grad"])[k_star - 1]) if k_star > 0 else 0.0
         cols[1].metric("Σ_{i ≤ k*} g_i", f"{delta_k_star:.4f}")
         iou = data["iou_threshold"]
         cols[2].metric("1 − IoU (thresholded)", "undefined" if np.isnan(iou) else f"{1 - iou:.4f}")
         st.button("Jump to k = k*", on_click=_set_k, args=(k_star,), key="_se_jump")
     with tabs[1]:
-        st.markdown("At a corner of the cube (errors 0 or 1) the extension **is** the set function: "
-                    "binarize the errors, m̂ = 1[m > threshold], and compare.")
+        st.markdown(
+            "At a corner of the cube (errors 0 or 1) the extension **is** the set function: "
+            "binarize the errors, m̂ = 1[m > threshold], and compare."
+        )
         cols = st.columns(2)
         cols[0].metric("Lovász extension at m̂", f"{data['binary_extension']:.4f}")
         cols[1].metric("Δ_J(M) = |M| / |F ∪ M|", f"{data['binary_delta']:.4f}")
     with tabs[2]:
-        st.latex(r"F=\varnothing \;\Rightarrow\; \Delta_J(M) = \tfrac{|M|}{|M|} = 1 \text{ for every } "
-                 r"M \ne \varnothing \;\Rightarrow\; g = (1, 0, \dots, 0),\ \text{loss} = \max_i m_i")
+        st.latex(
+            r"F=\varnothing \;\Rightarrow\; \Delta_J(M) = \tfrac{|M|}{|M|} = 1 \text{ for every } "
+            r"M \ne \varnothing \;\Rightarrow\; g = (1, 0, \dots, 0),\ \text{loss} = \max_i m_i"
+        )
         if data["num_fg"] == 0:
-            st.warning(f"Class {params.cls} is absent from the ground truth, so its loss is its **largest "
-                       f"error**: {data['loss']:.4f} = max m = {data['max_error']:.4f}. "
-                       "Every pixel predicted as c is a false positive, but only the worst one is pushed.")
+            st.warning(
+                f"Class {params.cls} is absent from the ground truth, so its loss is its **largest "
+                f"error**: {data['loss']:.4f} = max m = {data['max_error']:.4f}. "
+                "Every pixel predicted as c is a false positive, but only the worst one is pushed."
+            )
         else:
-            st.markdown(f"Class {params.cls} has {data['num_fg']} pixels here. Turn on "
-                        "*Remove class c from the ground truth* in the sidebar (or pick the preset "
-                        "*Absent class*) to see what an absent class costs.")
+            st.markdown(
+                f"Class {params.cls} has {data['num_fg']} pixels here. Turn on "
+                "*Remove class c from the ground truth* in the sidebar (or pick the preset "
+                "*Absent class*) to see what an absent class costs."
+            )
         cols = st.columns(2)
-        cols[0].metric('lovasz_softmax(classes="present")', f"{data['loss_present']:.4f}",
-                       help="Mean over the classes present in the labels: an absent class is skipped.")
-        cols[1].metric('lovasz_softmax(classes="all")', f"{data['loss_all']:.4f}",
-                       help="Mean over all C classes: an absent class adds its largest probability.")
+        cols[0].metric(
+            'lovasz_softmax(classes="present")',
+            f"{data['loss_present']:.4f}",
+            help="Mean over the classes present in the labels: an absent class is skipped.",
+        )
+        cols[1].metric(
+            'lovasz_softmax(classes="all")',
+            f"{data['loss_all']:.4f}",
+            help="Mean over all C classes: an absent class adds its largest probability.",
+        )
     with tabs[3]:
-        st.latex(r"m^{\text{softmax}}_i = |1[y_i = c] - p_i(c)| \in [0,1] \qquad "
-                 r"m^{\text{hinge}}_i = \max(0,\ 1 - s_i y^*_i),\ s_i = z_i(c) - \max_{c' \ne c} z_i(c')")
-        st.markdown("Switch **Errors** in the sidebar. Hinge errors are 0 for pixels classified with a "
-                    "margin (they drop out of the sort entirely) and grow without bound for confident "
-                    "mistakes, so the first ranks dominate; softmax errors saturate at 1. The threshold "
-                    "between right and wrong is m = 0.5 for softmax, m = 1 for hinge (s·y* = 0).")
+        st.latex(
+            r"m^{\text{softmax}}_i = |1[y_i = c] - p_i(c)| \in [0,1] \qquad "
+            r"m^{\text{hinge}}_i = \max(0,\ 1 - s_i y^*_i),\ s_i = z_i(c) - \max_{c' \ne c} z_i(c')"
+        )
+        st.markdown(
+            "Switch **Errors** in the sidebar. Hinge errors are 0 for pixels classified with a "
+            "margin (they drop out of the sort entirely) and grow without bound for confident "
+            "mistakes, so the first ranks dominate; softmax errors saturate at 1. The threshold "
+            "between right and wrong is m = 0.5 for softmax, m = 1 for hinge (s·y* = 0)."
+        )
         st.metric("Errors in use", params.errors, help="threshold " + f"{threshold:g}")
 
 
 def main() -> None:
-    widgets.page_header(PAGE, "Sorting errors",
-                        "The Lovász loss sorts the pixels by error and charges each one the increase of "
-                        "the Jaccard loss it would cause if it were added to the set of wrong pixels.")
-    st.latex(r"\text{loss}(m) = \sum_{i=1}^{P} m_{\pi(i)}\, g_i,\qquad g_i = \Delta_i - \Delta_{i-1},\qquad "
-             r"\Delta_i = 1 - \frac{|F| - \#\{\text{fg among } \pi_1..\pi_i\}}{|F| + \#\{\text{bg among } "
-             r"\pi_1..\pi_i\}}")
+    widgets.page_header(
+        PAGE,
+        "Sorting errors",
+        "The Lovász loss sorts the pixels by error and charges each one the increase of "
+        "the Jaccard loss it would cause if it were added to the set of wrong pixels.",
+    )
+    st.latex(
+        r"\text{loss}(m) = \sum_{i=1}^{P} m_{\pi(i)}\, g_i,\qquad g_i = \Delta_i - \Delta_{i-1},\qquad "
+        r"\Delta_i = 1 - \frac{|F| - \#\{\text{fg among } \pi_1..\pi_i\}}{|F| + \#\{\text{bg among } "
+        r"\pi_1..\pi_i\}}"
+    )
     sidebar = st.sidebar
     widgets.preset_picker(PAGE, sidebar)
     sidebar.subheader("Ground truth")
@@ -308,21 +404,33 @@ def main() -> None:
         st.error(f"Cannot compute the trace: {error}")
         return
     if labels.size < 4:
-        st.warning(f"A {labels.shape[0]}×{labels.shape[1]} image has only {labels.size} pixel(s): "
-                   "the walk-through is trivial. Try 8×8 or more.")
+        st.warning(
+            f"A {labels.shape[0]}×{labels.shape[1]} image has only {labels.size} pixel(s): "
+            "the walk-through is trivial. Try 8×8 or more."
+        )
 
     playing = bool(st.session_state.get(PLAYING, False))
     top = st.columns([1, 6], vertical_alignment="center")
-    top[0].button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-                  on_click=_toggle_play, key="_se_play", type="primary", width="stretch")
-    top[1].caption("Play walks k through the sort order, one pixel every 0.8 s; the slider, buttons, and "
-                   "clicks on bars or pixels move it by hand.")
+    top[0].button(
+        "Pause" if playing else "Play",
+        icon=":material/pause:" if playing else ":material/play_arrow:",
+        on_click=_toggle_play,
+        key="_se_play",
+        type="primary",
+        width="stretch",
+    )
+    top[1].caption(
+        "Play walks k through the sort order, one pixel every 0.8 s; the slider, buttons, and "
+        "clicks on bars or pixels move it by hand."
+    )
     st.fragment(linked_views, run_every=0.8 if playing else None)(data)
     facts(data, state.current(PAGE))
-    st.success("**Takeaway.** The Lovász loss is a weighted sum of the errors whose weights g come from "
-               "the sort: each wrong pixel is charged how much it raises the Jaccard loss of its class, so "
-               "the gradient concentrates on the errors that hurt IoU most.", icon=":material/lightbulb:")
-    widgets.share_link(PAGE, state.current(PAGE))
+    st.success(
+        "**Takeaway.** The Lovász loss is a weighted sum of the errors whose weights g come from "
+        "the sort: each wrong pixel is charged how much it raises the Jaccard loss of its class, so "
+        "the gradient concentrates on the errors that hurt IoU most.",
+        icon=":material/lightbulb:",
+    )
     sidebar.caption(f"Computed with torch on {widgets.device_name()}.")
 
 

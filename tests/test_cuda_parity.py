@@ -25,7 +25,9 @@ pytestmark = [
 ]
 
 
-def _problem(dtype, seed=0, batch=3, num_classes=5, spatial=(17, 19)):
+def _problem(dtype, seed=0, batch=2, num_classes=5, spatial=(7, 9)):
+    """Small enough that float32 rounding differences between devices are unlikely to swap two
+    nearly tied errors (which would legitimately move Jaccard gradients between pixels)."""
     gen = torch.Generator().manual_seed(seed)
     logits = torch.randn(batch, num_classes, *spatial, generator=gen, dtype=torch.float64).to(dtype)
     labels = torch.randint(0, num_classes, (batch, *spatial), generator=gen)
@@ -61,7 +63,7 @@ CALLS = list(_softmax_calls())
 
 
 def _run(fn, logits, labels, device):
-    x = logits.to(device).requires_grad_()
+    x = logits.detach().to(device).clone().requires_grad_()
     value = fn(x, labels.to(device))
     value.backward()
     return value.detach().cpu(), x.grad.cpu()
@@ -81,13 +83,22 @@ def test_cpu_cuda_parity(name, fn, dtype):
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_cpu_cuda_parity_half(dtype):
+    # The same half-precision probabilities on both devices. Half values tie often and the two
+    # sorts may break a tie differently, which legitimately moves g between tied pixels: compare
+    # the loss (independent of the tie order) and the gradient's dtype, support and finiteness.
     logits, labels = _problem(torch.float32)
-    fn = dict(CALLS)["softmax"]
-    cpu_value, cpu_grad = _run(fn, logits.to(dtype), labels, "cpu")
-    gpu_value, gpu_grad = _run(fn, logits.to(dtype), labels, "cuda")
-    assert gpu_value.dtype == torch.float32 and gpu_grad.dtype == dtype
-    torch.testing.assert_close(gpu_value, cpu_value, rtol=1e-2, atol=1e-2)
-    torch.testing.assert_close(gpu_grad.float(), cpu_grad.float(), rtol=5e-2, atol=1e-3)
+    probas = torch.softmax(logits, 1).to(dtype)
+    values = {}
+    for device in ("cpu", "cuda"):
+        x = probas.to(device).requires_grad_()
+        value = lovasz_softmax(x, labels.to(device), ignore_index=255)
+        value.backward()
+        assert value.dtype == torch.float32 and x.grad.dtype == dtype
+        grad = x.grad.float().cpu()
+        assert bool(torch.isfinite(grad).all())
+        assert bool((grad.movedim(1, -1)[labels == 255] == 0).all())
+        values[device] = value.detach().cpu()
+    torch.testing.assert_close(values["cuda"], values["cpu"], rtol=1e-5, atol=1e-6)
 
 
 def test_extension_and_metrics_parity():
@@ -114,5 +125,5 @@ def test_all_ignored_on_cuda_is_zero():
     x = logits.cuda().requires_grad_()
     value = lovasz_softmax(torch.softmax(x, 1), labels.cuda(), ignore_index=255, per_image=True)
     value.backward()
-    assert value.device.type == "cuda" and float(value) == 0.0
+    assert value.device.type == "cuda" and float(value.detach()) == 0.0
     assert bool((x.grad == 0).all())

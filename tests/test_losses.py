@@ -397,11 +397,20 @@ def _all_ignored_cases():
         )
 
 
-@pytest.mark.parametrize("name,fn,x", list(_all_ignored_cases()))
+ALL_IGNORED = list(_all_ignored_cases())
+
+
+@pytest.mark.parametrize(
+    "name,fn,x",
+    ALL_IGNORED,
+    ids=[
+        f"{c[0]}-{'per_image' if 2 * i >= len(ALL_IGNORED) else 'batch'}" for i, c in enumerate(ALL_IGNORED)
+    ],
+)
 def test_all_pixels_ignored_gives_zero_with_zero_grad(name, fn, x):
     leaf = x.clone().requires_grad_()
     value = fn(leaf)
-    assert value.dim() == 0 and float(value) == 0.0
+    assert value.dim() == 0 and float(value.detach()) == 0.0
     value.backward()
     assert leaf.grad is not None and bool((leaf.grad == 0).all())
 
@@ -429,6 +438,20 @@ def test_exactly_one_valid_pixel():
     # One pixel of class 2 with probability q: error 1 − q, Δ({pixel}) = 1.
     q = float(probas[1, 2, 2, 0])
     assert float(lovasz_softmax(probas, only, ignore_index=255)) == pytest.approx(1 - q)
+    binary = only.remainder(2).masked_fill(only == 255, 255)
+    multi = torch.full((2, 3, 3, 3), 255)
+    multi[0, 1, 2, 2] = 1
+    for per_image in (False, True):
+        _assert_same_value_and_grad(
+            lambda s, i=per_image: lovasz_hinge(s, binary, i, 255),
+            lambda s, i=per_image: lovasz_hinge_ref(s, binary, i, 255),
+            logits[:, 0],
+        )
+        _assert_same_value_and_grad(
+            lambda s, i=per_image: lovasz_sigmoid(s, multi, i, 255),
+            lambda s, i=per_image: lovasz_sigmoid_ref(s, multi, i, 255),
+            logits,
+        )
     # A single pixel in total (1 × 1 image).
     _assert_same_value_and_grad(
         lambda p: lovasz_softmax(p, labels[:1, :1, :1]),
@@ -475,7 +498,7 @@ def test_half_precision_returns_float32_loss_and_input_dtype_grad(dtype):
         full = x.to(dtype).float().requires_grad_()
         full_value = fn(full)
         full_value.backward()
-        assert float(value) == pytest.approx(float(full_value), abs=tolerance)
+        assert float(value.detach()) == pytest.approx(float(full_value.detach()), abs=tolerance)
         torch.testing.assert_close(half.grad.float(), full.grad, atol=tolerance, rtol=0.1)
 
 
@@ -485,7 +508,10 @@ def test_probabilities_a_rounding_step_outside_unit_interval():
     probas = torch.softmax(logits, 1)
     labels[0, 0, :2] = 255
     probas[0, 1, 1, 1] = -0.0
-    probas[0, 2, 1, 2] = -4e-4
+    probas[0, 2, 1, 2] = -4e-4  # background of class 2 (label set below)...
+    labels[0, 1, 2] = 0
+    labels[0, 3, 0] = 2  # ...ranked before a foreground pixel of class 2 with a smaller error,
+    probas[0, 2, 3, 0] = 1 - 1e-4  # so that its Jaccard gradient is not 0
     probas[1, 0, 2, 2] = 1 + 3e-4
     probas[1, labels[1, 3, 3], 3, 3] = 1 + 2e-4
     for per_image in (False, True):
@@ -502,5 +528,90 @@ def test_loss_is_finite_and_bounded_on_extreme_logits():
     labels = torch.randint(0, 5, (2, 8, 8), generator=gen)
     value = LovaszSoftmaxLoss(classes="all")(logits.requires_grad_(), labels)
     value.backward()
-    assert 0.0 <= float(value) <= 1.0
+    assert 0.0 <= float(value.detach()) <= 1.0
     assert bool(torch.isfinite(logits.grad).all())
+
+
+def _subgradient_gap(fn, x, grad, direction, step):
+    """f(x + t·d) − f(x) − t·⟨grad, d⟩: never negative for a subgradient of a convex f."""
+    with torch.no_grad():
+        return float(fn(x + step * direction) - fn(x) - step * (grad * direction).sum())
+
+
+def test_ties_give_the_reference_value_and_a_valid_subgradient():
+    # All errors tied (uniform probabilities, zero logits): the value does not depend on the tie
+    # order, and whatever order breaks the ties, the gradient is a subgradient of the convex loss
+    # (in the interior of [0, 1] the errors are affine in p).
+    gen = torch.Generator().manual_seed(12)
+    labels = torch.randint(0, 3, (2, 4, 5), generator=gen)
+    labels[0, 0] = 255
+    uniform = torch.full((2, 3, 4, 5), 1 / 3, dtype=torch.float64)
+    zeros = torch.zeros(2, 4, 5, dtype=torch.float64)
+    binary = labels.remainder(2).masked_fill(labels == 255, 255)
+    cases = [
+        (
+            lambda p: lovasz_softmax(p, labels, "all", False, 255),
+            lambda p: lovasz_softmax_ref(p, labels, "all", False, 255),
+            uniform,
+        ),
+        (
+            lambda p: lovasz_softmax(p, labels, "present", True, 255),
+            lambda p: lovasz_softmax_ref(p, labels, "present", True, 255),
+            uniform,
+        ),
+        (
+            lambda s: lovasz_hinge(s, binary, True, 255),
+            lambda s: lovasz_hinge_ref(s, binary, True, 255),
+            zeros,
+        ),
+        (
+            lambda s: lovasz_hinge(s, binary, False, 255),
+            lambda s: lovasz_hinge_ref(s, binary, False, 255),
+            zeros,
+        ),
+    ]
+    for ours, ref, x in cases:
+        value, grad = _value_and_grad(ours, x)
+        torch.testing.assert_close(value, ref(x), **TOL)
+        for _ in range(20):
+            direction = torch.randn(x.shape, generator=gen, dtype=torch.float64)
+            assert _subgradient_gap(ours, x, grad, direction, 1e-3) >= -1e-12
+
+
+def _layouts():
+    """(name, scores, labels) in memory layouts other than contiguous, and a multi-label flag."""
+    gen = torch.Generator().manual_seed(13)
+    x = torch.randn(4, 3, 5, 6, generator=gen, dtype=torch.float64)
+    y = torch.randint(0, 3, (4, 5, 6), generator=gen)
+    multi = (torch.rand(4, 3, 5, 6, generator=gen) < 0.4).long()
+    big = torch.randn(8, 3, 5, 6, generator=gen, dtype=torch.float64)
+    big_y = torch.randint(0, 3, (8, 5, 6), generator=gen)
+    batch_last = torch.randint(0, 3, (5, 6, 4), generator=gen).permute(2, 0, 1)
+    cl = torch.channels_last
+    yield "channels_last", x.contiguous(memory_format=cl), y, False
+    yield "batch_slice", big[::2], big_y[::2], False
+    yield "transposed", x.transpose(2, 3), y.transpose(1, 2), False
+    yield "labels_batch_innermost", x, batch_last, False
+    yield "multilabel_channels_last", x.contiguous(memory_format=cl), multi.contiguous(memory_format=cl), True
+    yield "multilabel_permuted", x, multi.permute(2, 3, 0, 1).contiguous().permute(2, 3, 0, 1), True
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("name,x,y,multilabel", list(_layouts()), ids=[c[0] for c in _layouts()])
+def test_memory_layout_does_not_matter(name, x, y, multilabel, per_image):
+    if multilabel:
+        calls = [
+            lambda s, t: lovasz_sigmoid(s, t, per_image),
+            lambda s, t: LovaszSigmoidLoss(per_image, from_logits=False)(torch.sigmoid(s), t),
+        ]
+    else:
+        calls = [
+            lambda s, t: lovasz_softmax(torch.softmax(s, 1), t, "all", per_image),
+            lambda s, t: LovaszSoftmaxLoss(per_image=per_image)(s, t),
+            lambda s, t: lovasz_hinge(s[:, 0], t.remainder(2), per_image),
+        ]
+    for fn in calls:
+        value, grad = _value_and_grad(lambda s, fn=fn: fn(s, y), x)
+        expected, expected_grad = _value_and_grad(lambda s, fn=fn: fn(s, y.contiguous()), x.contiguous())
+        torch.testing.assert_close(value, expected, rtol=0, atol=1e-12)
+        torch.testing.assert_close(grad, expected_grad, rtol=0, atol=1e-12)

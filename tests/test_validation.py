@@ -366,8 +366,13 @@ def test_metrics_bad_inputs(fn):
     for args, kwargs, error, arg in cases:
         with pytest.raises(error, match=_pattern(arg, "prediction", "target")):
             fn(*args, **kwargs)
-    # Predictions at ignored pixels may be anything.
-    assert fn(p.masked_fill(t == 0, 99), t.masked_fill(t == 0, 255), 3, ignore_index=255) is not None
+    # Predictions at ignored pixels may be anything (and do not count).
+    void = t.masked_fill(t == 0, 255)
+    torch.testing.assert_close(
+        fn(p.masked_fill(t == 0, 99), void, 3, ignore_index=255),
+        fn(p, void, 3, ignore_index=255),
+        equal_nan=True,
+    )
 
 
 def test_iou_from_confusion_bad_inputs():

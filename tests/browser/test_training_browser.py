@@ -43,8 +43,11 @@ def test_live_training_refreshes_then_pauses(page, app_url, screenshot_dir):
     page.wait_for_timeout(1500)
     assert _step(page) == paused_at, "training went on after Pause"
     assert paused_at is not None and 0 < paused_at < 2000
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 2
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 1  # the curves
+    assert page.locator('[data-testid="stImage"]').count() >= 4  # truth + one mask per loss
     assert_no_exception_box(page)
+    page.set_viewport_size({"width": 1400, "height": 2400})  # the main area scrolls: show all of it
+    wait_idle(page)
     page.screenshot(path=str(screenshot_dir / "live_training_paused.png"), full_page=True)
 
 
@@ -61,4 +64,6 @@ def test_gradients_page_click_shows_pixel_numbers(page, app_url, screenshot_dir)
     wait_idle(page)
     assert_no_exception_box(page)
     assert page.get_by_text("true class").count() >= 1
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    wait_idle(page)
     page.screenshot(path=str(screenshot_dir / "gradients_clicked.png"), full_page=True)

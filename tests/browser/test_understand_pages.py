@@ -44,7 +44,7 @@ def test_home_renders_with_page_map(page, app_url, screenshot_dir):
 
 def test_sorting_errors_step_and_click(page, app_url, screenshot_dir):
     open_page(page, app_url, "sorting_errors")
-    _wait_plots(page, 4)
+    _wait_plots(page, 5)
     assert_no_exception_box(page)
     before = _metric_value(page, "U_k")
     # Step buttons move k by one; the URL follows (bound widget).
@@ -52,7 +52,7 @@ def test_sorting_errors_step_and_click(page, app_url, screenshot_dir):
     wait_idle(page)
     page.wait_for_function("window.location.search.includes('se_k=13')", timeout=20_000)
     # The slider answers the keyboard too.
-    slider = page.locator('[data-testid="stSlider"]', has_text="Step k").locator('[role="slider"]')
+    slider = page.locator('.st-key-se_k input[type="range"]')
     slider.focus()
     for _ in range(3):
         slider.press("ArrowRight")
@@ -72,10 +72,10 @@ def test_sorting_errors_step_and_click(page, app_url, screenshot_dir):
 
 def test_sorting_errors_url_round_trip(page, app_url, screenshot_dir):
     open_page(page, app_url, "sorting_errors", "se_size=8&se_k=3&se_errors=hinge")
-    _wait_plots(page, 4)
+    _wait_plots(page, 5)
     assert_no_exception_box(page)
-    slider = page.locator('[data-testid="stSlider"]', has_text="Step k").locator('[role="slider"]')
-    assert slider.get_attribute("aria-valuenow") == "3"
+    slider = page.locator('.st-key-se_k input[type="range"]')
+    assert slider.get_attribute("value") == "3"
     assert page.locator('[data-testid="stRadio"]').get_by_text("hinge").count() == 1
     assert re.search(r"se_size=8", page.url)
     _shot(page, screenshot_dir, "understand_sorting_errors_hinge_8x8")
@@ -89,7 +89,7 @@ def test_sorting_errors_malformed_url_warns(page, app_url):
 
 def test_sorting_errors_absent_class_preset(page, app_url, screenshot_dir):
     open_page(page, app_url, "sorting_errors", "se_absent=true&se_k=1")
-    _wait_plots(page, 4)
+    _wait_plots(page, 5)
     assert_no_exception_box(page)
     page.get_by_role("tab", name="An absent class").click()
     assert page.get_by_text("is absent from the ground truth").count() >= 1
@@ -101,7 +101,7 @@ def test_iou_jaccard_renders_and_reacts(page, app_url, screenshot_dir):
     _wait_plots(page, 5)
     assert_no_exception_box(page)
     before = _metric_value(page, "Intersection")
-    slider = page.locator('[data-testid="stSlider"]', has_text="Shift right").locator('[role="slider"]')
+    slider = page.locator('.st-key-ij_shift_x input[type="range"]')
     slider.focus()
     for _ in range(4):
         slider.press("ArrowLeft")
@@ -121,3 +121,13 @@ def test_geometry_renders_three_pixels(page, app_url, screenshot_dir):
     assert_no_exception_box(page)
     assert page.get_by_text("Slice: error m₃").count() >= 1
     _shot(page, screenshot_dir, "understand_geometry_3px")
+
+
+def test_sorting_errors_play_walks_k(page, app_url):
+    open_page(page, app_url, "sorting_errors", "se_k=2")
+    _wait_plots(page, 5)
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_function("/se_k=([5-9]|[1-9][0-9])/.test(window.location.search)", timeout=30_000)
+    page.get_by_role("button", name="Pause").click()
+    wait_idle(page)
+    assert_no_exception_box(page)

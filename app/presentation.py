@@ -1,0 +1,232 @@
+"""Showing the app to a room: projector mode, accessible charts, chart export, links to a view.
+
+- **Projector mode** (a sidebar toggle, also ``?projector=true`` in a link): larger type,
+  taller figures, fewer secondary controls. Pages ask :func:`is_projector` and
+  :func:`figure_height`; :func:`apply_style` injects the CSS once per run.
+- **Charts**: :func:`plotly_chart` wraps ``st.plotly_chart`` with an accessible name (``alt``),
+  a text alternative (an expander with the numbers of every trace, from :func:`figure_tables`)
+  and the toolbar's camera button set to save PNG or SVG (:func:`chart_config`). Both formats
+  are drawn by plotly.js in the browser, so they work offline and need no kaleido.
+- **Links**: :func:`view_url` is the full address of the current view, for the "copy link"
+  box of the sidebar.
+
+The pure helpers (:func:`chart_config`, :func:`figure_tables`, :func:`scaled_height`) do not
+touch Streamlit and are unit-tested.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PROJECTOR_KEY = "projector"
+EXPORT_KEY = "chart_format"
+EXPORT_FORMATS = ("png", "svg")
+PROJECTOR_SCALE = 1.35
+MAX_TABLE_ROWS = 400
+
+PROJECTOR_CSS = """
+<style>
+  /* Projector mode: everything readable from the back row. */
+  [data-testid="stMain"] { font-size: 1.3rem; }
+  [data-testid="stMain"] p, [data-testid="stMain"] li,
+  [data-testid="stMarkdownContainer"] p,
+  [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; line-height: 1.5; }
+  [data-testid="stMain"] h1 { font-size: 3.1rem; }
+  [data-testid="stMain"] h2 { font-size: 2.3rem; }
+  [data-testid="stMain"] h3 { font-size: 1.9rem; }
+  [data-testid="stCaptionContainer"] { font-size: 1.1rem; }
+  [data-testid="stWidgetLabel"] p { font-size: 1.15rem; }
+  [data-testid="stMetricValue"] { font-size: 2.6rem; }
+  [data-testid="stMain"] code { font-size: 1.1rem; }
+  [data-testid="stMainBlockContainer"] { padding-top: 2rem; max-width: 100%; }
+</style>
+"""
+
+
+# ------------------------------------------------------------------------------------------
+# Pure helpers
+
+
+def scaled_height(base: int, projector: bool) -> int:
+    """A figure height in pixels: ``base``, or larger on a projector."""
+    return round(base * PROJECTOR_SCALE) if projector else int(base)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")[:60] or "figure"
+
+
+def chart_config(filename: str, fmt: str = "png", scale: int = 2) -> dict[str, Any]:
+    """The plotly ``config`` of a chart: the camera button saves ``fmt`` (png or svg) as ``filename``.
+
+    Example:
+        >>> chart_config("Sorted errors", "svg")["toImageButtonOptions"]["format"]
+        'svg'
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"fmt must be one of {EXPORT_FORMATS}, got {fmt!r}")
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": fmt, "filename": f"lovasz_{_slug(filename)}", "scale": scale},
+    }
+
+
+def _array(value: Any) -> np.ndarray | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):  # plotly's typed-array encoding {"dtype", "bdata", "shape"}
+        return None
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return array if array.size else None
+
+
+def _summary(name: str, z: np.ndarray) -> pd.DataFrame:
+    numeric = np.asarray(z, dtype=float)
+    finite = numeric[np.isfinite(numeric)]
+    stats = {
+        "shape": " × ".join(map(str, numeric.shape)),
+        "min": float(finite.min()) if finite.size else float("nan"),
+        "mean": float(finite.mean()) if finite.size else float("nan"),
+        "max": float(finite.max()) if finite.size else float("nan"),
+    }
+    return pd.DataFrame([{"trace": name, **stats}])
+
+
+def figure_tables(fig: Any, max_rows: int = MAX_TABLE_ROWS) -> list[tuple[str, pd.DataFrame]]:
+    """The numbers behind a plotly figure, one ``(title, table)`` per trace that has data.
+
+    x/y (and z) traces become columns (at most ``max_rows`` rows); images and surfaces
+    (a 2-D ``z``) become a summary (shape, min, mean, max) plus the grid itself when it is small.
+    """
+    tables: list[tuple[str, pd.DataFrame]] = []
+    for index, trace in enumerate(getattr(fig, "data", ()) or ()):
+        kind = getattr(trace, "type", "trace")
+        name = getattr(trace, "name", None) or f"{kind} {index + 1}"
+        title = f"{name} ({kind})"
+        z = _array(getattr(trace, "z", None)) if hasattr(trace, "z") else None
+        if z is not None and z.ndim >= 2:
+            tables.append((f"{title}: summary", _summary(str(name), z)))
+            if z.ndim == 2 and z.shape[0] * z.shape[1] <= 32 * 32:
+                tables.append((f"{title}: values (rows × columns)", pd.DataFrame(z)))
+            continue
+        columns: dict[str, np.ndarray] = {}
+        for axis in ("x", "y", "z"):
+            if hasattr(trace, axis):
+                values = _array(getattr(trace, axis))
+                if values is not None and values.ndim == 1:
+                    columns[axis] = values
+        if not columns:
+            continue
+        length = min(len(v) for v in columns.values())
+        frame = pd.DataFrame({k: v[:length] for k, v in columns.items()})
+        if len(frame) > max_rows:
+            title += f": first {max_rows} of {len(frame)} points"
+            frame = frame.head(max_rows)
+        tables.append((title, frame))
+    return tables
+
+
+# ------------------------------------------------------------------------------------------
+# Streamlit side
+
+
+def is_projector() -> bool:
+    """Whether projector mode is on for this session."""
+    import streamlit as st
+
+    return bool(st.session_state.get(PROJECTOR_KEY, False))
+
+
+def figure_height(base: int) -> int:
+    """A figure's height for this session: ``base`` px, taller in projector mode."""
+    return scaled_height(base, is_projector())
+
+
+def export_format() -> str:
+    """``"png"`` or ``"svg"``: what the charts' camera button saves (sidebar setting)."""
+    import streamlit as st
+
+    value = st.session_state.get(EXPORT_KEY, "png")
+    return value if value in EXPORT_FORMATS else "png"
+
+
+def apply_style() -> None:
+    """Inject the projector CSS when projector mode is on (call once per run, from the shell)."""
+    import streamlit as st
+
+    if is_projector():
+        st.html(PROJECTOR_CSS)
+
+
+def sidebar_controls() -> None:
+    """Projector toggle and chart-export format, for the sidebar of the app shell."""
+    import streamlit as st
+
+    st.toggle("Projector mode", key=PROJECTOR_KEY, bind="query-params",
+              help="Larger text and figures and fewer secondary controls, for a classroom projector. "
+                   "Links to a view keep it (`projector=true`).")
+    st.radio("Chart camera button saves", EXPORT_FORMATS, key=EXPORT_KEY, horizontal=True,
+             format_func=str.upper,
+             help="The camera icon in each chart's toolbar saves the chart as PNG (slides) or SVG "
+                  "(print, vector). Both are drawn by your browser.")
+
+
+def plotly_chart(fig: Any, *, alt: str, key: str | None = None, numbers: bool = True,
+                 container: Any = None, **kwargs: Any) -> Any:
+    """``st.plotly_chart`` with an accessible name, a text alternative and PNG/SVG export.
+
+    ``alt`` is a one-sentence description for screen readers; the numbers of every trace are
+    listed in a collapsed expander under the chart (``numbers=False`` to skip it, e.g. for a
+    chart that already has a table next to it). Other keyword arguments go to ``st.plotly_chart``.
+    """
+    import streamlit as st
+
+    where = container if container is not None else st
+    config = {**chart_config(key or alt, export_format()), **kwargs.pop("config", {})}
+    result = where.plotly_chart(fig, key=key, config=config, alt=alt, **kwargs)
+    if numbers:
+        text_alternative(fig, alt, container=where)
+    return result
+
+
+def text_alternative(fig: Any, alt: str, container: Any = None) -> None:
+    """A collapsed expander with ``alt`` and the numbers of every trace of ``fig``."""
+    import streamlit as st
+
+    where = container if container is not None else st
+    with where.expander("Numbers behind this chart", icon=":material/table:"):
+        st.caption(alt)
+        tables = figure_tables(fig)
+        if not tables:
+            st.caption("This chart has no tabular data.")
+        for title, frame in tables:
+            st.markdown(f"**{title}**")
+            st.dataframe(frame, hide_index=frame.index.equals(pd.RangeIndex(len(frame))))
+
+
+def view_url(query: Mapping[str, Any] | None = None) -> str:
+    """The full address of this view: the browser's URL, with ``query`` as its query string.
+
+    ``query`` defaults to the current ``st.query_params``; outside a browser session the path
+    alone is returned.
+    """
+    from urllib.parse import urlencode
+
+    import streamlit as st
+
+    try:
+        base = str(st.context.url or "").split("?")[0]
+    except Exception:  # no URL outside a browser session (AppTest)
+        base = ""
+    if query is None:
+        query = {k: st.query_params.get_all(k) for k in st.query_params}
+    text = urlencode(query, doseq=True)
+    return f"{base}?{text}" if text else base

@@ -1,0 +1,142 @@
+"""Speed of the training engine and of the live page (issue 5's targets).
+
+Targets: ≥ 20 training steps per second per loss for a 64×64 image with the tiny net on a 2-core
+CPU, and the live page refreshing ≥ 4 times per second while it trains.
+
+Usage::
+
+    python benchmarks/bench_training.py            # engine + server-side refresh cost
+    python benchmarks/bench_training.py --browser  # also a real server + headless Chromium
+
+Prints one line per measurement; no assertion (timings depend on the machine and its load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "app"))
+
+from lovasz_core.registry import LOSSES  # noqa: E402
+from lovasz_core.training import TrainingConfig, TrainingRun  # noqa: E402
+
+
+def engine(size: int = 64, steps: int = 200, losses: tuple[str, ...] = tuple(LOSSES),
+           model: str = "tiny_fcn", device: str = "cpu", threads: int | None = 1) -> dict[str, float]:
+    """Steps per second per loss: ``{lane: steps/s}`` from the engine's own per-step timings."""
+    run = TrainingRun(TrainingConfig(image="horse", size=size, steps=steps + 10, losses=losses,
+                                     model=model, device=device), threads=threads)
+    run.step(10)  # warm-up
+    began = time.perf_counter()
+    run.step(steps)
+    wall = time.perf_counter() - began
+    per_lane = {key: 1.0 / float(np.median([r.seconds for r in run.records[10 * len(losses):]
+                                            if r.loss_key == key])) for key in losses}
+    per_lane["_side_by_side"] = steps / wall  # every lane advanced this many steps per second
+    return per_lane
+
+
+def render_cost(repeats: int = 20) -> float:
+    """Milliseconds to build what one refresh of the live view draws (figures, images, table)."""
+    import pandas as pd
+    from training_figures import class_iou_table, mask_overlay, training_curves_figure, upscale
+
+    run = TrainingRun(TrainingConfig(image="horse", size=64, steps=400))
+    run.step(300)
+    titles = {k: v.label for k, v in LOSSES.items()}
+    began = time.perf_counter()
+    for _ in range(repeats):
+        records = run.records
+        frame = pd.DataFrame({"step": [r.step for r in records], "loss_key": [r.loss_key for r in records],
+                              "loss": [r.loss for r in records], "mean_iou": [r.mean_iou for r in records]})
+        training_curves_figure(frame, titles).to_json()
+        for mask in run.latest_masks().values():
+            upscale(mask_overlay(run.sample.image, mask))
+        latest = pd.DataFrame(run.record_rows()[-len(run.lanes):])
+        class_iou_table(latest, run.class_names, titles).round(3)
+    return 1000 * (time.perf_counter() - began) / repeats
+
+
+def browser_refresh_rate(seconds: float = 12.0) -> tuple[float, int]:
+    """(refreshes/s, steps/s) of the live page in headless Chromium against a real server."""
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        with sync_playwright() as p:
+            chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+            browser = p.chromium.launch(executable_path=chromium,
+                                        args=["--headless", "--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/live_training?lt_steps=2000")
+            idle = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+            page.wait_for_selector(idle, timeout=60_000)
+            page.get_by_role("button", name="Start").click()
+            page.wait_for_timeout(2000)
+            pattern = re.compile(r"Step (\d+) /")
+            changes, last, first_step, began = 0, None, None, time.monotonic()
+            while time.monotonic() - began < seconds:
+                text = page.locator('[data-testid="stProgress"]').first.inner_text()
+                if text != last:
+                    changes, last = changes + 1, text
+                    step = int(pattern.search(text).group(1))
+                    first_step = step if first_step is None else first_step
+                page.wait_for_timeout(20)
+            elapsed = time.monotonic() - began
+            browser.close()
+        return changes / elapsed, int((step - first_step) / elapsed)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--browser", action="store_true", help="also measure the live page in Chromium")
+    parser.add_argument("--steps", type=int, default=200)
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    for model in ("tiny_fcn", "free_logits"):
+        for threads in (1, None):
+            speeds = engine(steps=args.steps, model=model, threads=threads)
+            side = speeds.pop("_side_by_side")
+            label = "1 thread" if threads == 1 else f"{torch.get_num_threads()} threads"
+            print(f"{model:11s} 64×64, {label}: all 6 losses side by side {side:6.1f} steps/s per loss; "
+                  "each lane alone " + ", ".join(f"{k} {v:.0f}" for k, v in speeds.items()))
+    if torch.cuda.is_available():
+        speeds = engine(steps=args.steps, device="cuda")
+        print(f"cuda: side by side {speeds.pop('_side_by_side'):.1f} steps/s per loss")
+    print(f"server-side cost of one live refresh (6 lanes, 300 steps drawn): {render_cost():.1f} ms")
+    if args.browser:
+        rate, steps = browser_refresh_rate()
+        print(f"browser: {rate:.1f} refreshes/s, {steps} steps/s per loss (3 losses, Chromium, real server)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""AppTest runs of Home and the three "Understand" pages: defaults, edge parameters, URL round
+trips, presets, and the numbers each page shows."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lovasz_core import per_class_iou
+from lovasz_core.predictions import PredictionSpec, make_logits
+from lovasz_core.shapes import make_scene
+
+from ..app_harness import assert_no_exception, run_page
+
+
+def metric(at, label_start: str) -> str:
+    for m in at.metric:
+        if m.label.startswith(label_start):
+            return m.value
+    raise AssertionError(f"no metric {label_start!r} in {[m.label for m in at.metric]}")
+
+
+def plotly_specs(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def decode(array) -> list:
+    """A plotly JSON array: a list, or ``{"dtype", "bdata"}`` (base64 typed array)."""
+    if isinstance(array, dict) and "bdata" in array:
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"])).tolist()
+    return list(array)
+
+
+def texts(at, kind: str) -> str:
+    return "\n".join(e.value for e in getattr(at, kind))
+
+
+# -- Home ----------------------------------------------------------------------------------
+
+
+def test_home_defaults():
+    at = run_page("home.py")
+    assert_no_exception(at)
+    assert at.title[0].value == "Lovász-Softmax, explained"
+    assert len(at.get("page_link")) == 6
+    assert len(plotly_specs(at)) == 2
+    assert "CPU" in texts(at, "caption") or "CUDA" in texts(at, "caption")
+
+
+def test_home_offset_moves_the_marker():
+    at = run_page("home.py", {"h_offset": "2.5"})
+    assert_no_exception(at)
+    assert at.slider(key="h_offset").value == 2.5
+    assert plotly_specs(at)[0]["layout"]["shapes"][0]["x0"] == 2.5
+
+
+# -- IoU and the Jaccard loss --------------------------------------------------------------
+
+
+def test_iou_default_numbers_match_the_core():
+    at = run_page("iou_jaccard.py")
+    assert_no_exception(at)
+    labels = make_scene("disks", 24, 3, 0)
+    logits = make_logits(labels, 3, PredictionSpec(shift_x=2.0, shift_y=1.0, noise=0.5))
+    ious = per_class_iou(logits.argmax(0), labels, 3)
+    assert metric(at, "IoU of class 1") == f"{float(ious[1]):.3f}"
+    assert metric(at, "Mean IoU") == f"{float(ious.mean()):.3f}"
+    intersection = int(((labels == 1) & (logits.argmax(0) == 1)).sum())
+    assert metric(at, "Intersection") == str(intersection)
+    assert len(plotly_specs(at)) == 5
+
+
+def test_iou_perfect_prediction_preset():
+    at = run_page("iou_jaccard.py")
+    at.selectbox(key="_ij_preset").select("Perfect prediction").run()
+    assert_no_exception(at)
+    assert at.slider(key="ij_shift_x").value == 0.0
+    assert metric(at, "IoU of class 1") == "1.000"
+    assert metric(at, "Mean IoU") == "1.000"
+
+
+def test_iou_shift_slider_changes_the_intersection():
+    at = run_page("iou_jaccard.py")
+    before = metric(at, "Intersection")
+    at.slider(key="ij_shift_x").set_value(-6.0).run()
+    assert_no_exception(at)
+    assert metric(at, "Intersection") != before
+
+
+def test_iou_staircase_is_flat_almost_everywhere():
+    at = run_page("iou_jaccard.py", {"ij_noise": "0", "ij_size": "16"})
+    stairs = plotly_specs(at)[-1]
+    assert stairs["data"][0]["line"]["shape"] == "hv"
+    assert "jumps" in texts(at, "caption")
+
+
+@pytest.mark.parametrize(
+    ("query", "warning"),
+    [
+        ({"ij_size": "1"}, "too small"),
+        (
+            {"ij_scene": "rare", "ij_classes": "5", "ij_size": "4", "ij_seed": "1", "ij_cls": "1"},
+            "has no pixel",
+        ),
+        ({"ij_size": "banana"}, "not understood"),
+        ({"ij_cls": "17"}, "not understood"),
+    ],
+)
+def test_iou_edge_parameters_warn(query, warning):
+    at = run_page("iou_jaccard.py", query)
+    assert_no_exception(at)
+    assert warning in texts(at, "warning")
+
+
+def test_iou_class_index_is_clamped_to_the_number_of_classes():
+    at = run_page("iou_jaccard.py", {"ij_classes": "2", "ij_cls": "4"})
+    assert_no_exception(at)
+    assert at.slider(key="ij_cls").value <= 1
+
+
+# -- Sorting errors ------------------------------------------------------------------------
+
+
+def test_sorting_default_shows_the_facts():
+    at = run_page("sorting_errors.py")
+    assert_no_exception(at)
+    assert len(plotly_specs(at)) == 5
+    assert metric(at, "Σ_{i ≤ k*} g_i") == metric(at, "1 − IoU (thresholded)")
+    assert metric(at, "Lovász extension at m̂") == metric(at, "Δ_J(M)")
+    k = at.slider(key="se_k").value
+    assert k == 12
+    i_k, u_k = int(metric(at, "I_k")), int(metric(at, "U_k"))
+    assert metric(at, "Δ_k") == f"{1 - i_k / u_k:.4f}"
+
+
+def test_sorting_url_round_trip_and_share_link():
+    query = {"se_size": "8", "se_k": "3", "se_errors": "hinge", "se_seed": "4"}
+    at = run_page("sorting_errors.py", query)
+    assert_no_exception(at)
+    assert at.slider(key="se_size").value == 8
+    assert at.slider(key="se_k").value == 3
+    assert at.radio(key="se_errors").value == "hinge"
+    link = at.code[-1].value
+    for key, value in query.items():
+        assert f"{key}={value}" in link
+
+
+def test_sorting_step_buttons_and_k_bounds():
+    at = run_page("sorting_errors.py", {"se_size": "8"})
+    at.button(key="_se_next").click().run()
+    assert at.slider(key="se_k").value == 13
+    at.button(key="_se_last").click().run()
+    assert at.slider(key="se_k").value == 64
+    at.button(key="_se_next").click().run()
+    assert at.slider(key="se_k").value == 64
+    assert metric(at, "Σ_{i≤k} m·g") == metric(at, "Lovász loss")
+    at.button(key="_se_first").click().run()
+    assert at.slider(key="se_k").value == 0
+    assert_no_exception(at)
+
+
+def test_sorting_jump_to_k_star():
+    at = run_page("sorting_errors.py")
+    at.button(key="_se_jump").click().run()
+    assert str(at.slider(key="se_k").value) == metric(at, "k* = #{m > 0.5}")
+    assert metric(at, "Δ_k")[:4] == metric(at, "1 − IoU (thresholded)")[:4]
+
+
+def test_sorting_absent_class_costs_its_largest_error():
+    at = run_page("sorting_errors.py", {"se_absent": "true"})
+    assert_no_exception(at)
+    warning = texts(at, "warning")
+    assert "absent from the ground truth" in warning
+    assert metric(at, 'lovasz_softmax(classes="present")') != metric(at, 'lovasz_softmax(classes="all")')
+    loss = metric(at, "Lovász loss")
+    assert f"{loss} = max m = {loss}" in warning
+
+
+def test_sorting_preset_sets_every_control():
+    at = run_page("sorting_errors.py")
+    at.selectbox(key="_se_preset").select("Tiny 8×8").run()
+    assert_no_exception(at)
+    assert at.slider(key="se_size").value == 8
+    assert at.slider(key="se_k").value == 5
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"se_size": "1"},
+        {"se_size": "2", "se_classes": "5", "se_cls": "4"},
+        {"se_size": "32", "se_k": "1024"},
+        {"se_scene": "horse"},
+        {"se_classes": "5", "se_cls": "4", "se_scene": "rare", "se_errors": "hinge"},
+    ],
+)
+def test_sorting_edge_parameters_do_not_raise(query):
+    at = run_page("sorting_errors.py", query)
+    assert_no_exception(at)
+    assert not at.error
+
+
+def test_sorting_one_pixel_image_warns():
+    at = run_page("sorting_errors.py", {"se_size": "1"})
+    assert "only 1 pixel" in texts(at, "warning")
+
+
+def test_sorting_malformed_url_warns():
+    at = run_page("sorting_errors.py", {"se_size": "abc", "se_k": "-3", "se_nope": "1"})
+    assert_no_exception(at)
+    warning = texts(at, "warning")
+    assert "se_size" in warning and "se_k" in warning and "se_nope" in warning
+    assert at.slider(key="se_size").value == 16
+
+
+def test_sorting_charts_highlight_the_prefix():
+    at = run_page("sorting_errors.py", {"se_k": "5"})
+    panels = plotly_specs(at)[4]
+    opacity = decode(panels["data"][0]["marker"]["opacity"])
+    assert opacity[:5] == [1.0] * 5 and opacity[5] < 1.0
+    truth_map = plotly_specs(at)[0]
+    assert "the k largest errors" in [t.get("name") for t in truth_map["data"]]
+
+
+# -- Geometry ------------------------------------------------------------------------------
+
+
+def test_geometry_default_two_pixels():
+    at = run_page("geometry.py")
+    assert_no_exception(at)
+    surface, _regions, _section = plotly_specs(at)
+    assert [t["type"] for t in surface["data"]].count("surface") == 3  # extension + 2 pieces
+    assert metric(at, "Lovász").startswith("≤ 0")
+    assert "✗" in metric(at, "soft-Jaccard")
+    # At m = (0.7, 0.3) with F = {1}: order m₁ ≥ m₂, loss = 0.7, gradient (1, 0).
+    info = texts(at, "info")
+    assert "0.7000" in info and "(1.000, 0.000)" in info
+
+
+def test_geometry_three_pixels_and_absent_class():
+    at = run_page("geometry.py", {"geo_pixels": "3", "geo_y1": "false", "geo_y2": "false", "geo_y3": "false"})
+    assert_no_exception(at)
+    assert "largest error" in texts(at, "info")
+    assert at.slider(key="geo_m3").value == 0.5
+
+
+def test_geometry_soft_jaccard_toggle_adds_a_surface():
+    at = run_page("geometry.py")
+    n_before = len(plotly_specs(at)[0]["data"])
+    at.toggle(key="geo_soft").set_value(True).run()
+    assert_no_exception(at)
+    assert len(plotly_specs(at)[0]["data"]) == n_before + 1
+
+
+def test_geometry_probe_sliders_move_the_probe():
+    at = run_page("geometry.py", {"geo_m1": "0.2", "geo_m2": "0.9"})
+    assert_no_exception(at)
+    assert "m₂ ≥ m₁" in texts(at, "info")
+
+
+def test_torch_is_the_engine():
+    assert torch.__version__
