@@ -133,9 +133,10 @@ def _outline_trace(
     mask: np.ndarray, name: str, color: str = HIGHLIGHT_COLOR, width: float = 2.5, dash: str = "solid"
 ) -> go.Scatter:
     xs, ys = boundary_segments(mask)
+    # NaN breaks the line like None, and a float array validates in one step instead of per item.
     return go.Scatter(
-        x=xs,
-        y=ys,
+        x=np.array([np.nan if v is None else v for v in xs], dtype=float),
+        y=np.array([np.nan if v is None else v for v in ys], dtype=float),
         mode="lines",
         name=name,
         hoverinfo="skip",
@@ -404,7 +405,9 @@ def sorted_panels_figure(
     """
     n = len(errors_sorted)
     ranks = np.arange(1, n + 1)
-    colors = np.where(fg_sorted, FOREGROUND_COLOR, BACKGROUND_COLOR)
+    # Numbers on a two-colour scale validate much faster than P colour strings.
+    colors = np.asarray(fg_sorted, dtype=float)
+    fg_scale = [[0.0, BACKGROUND_COLOR], [1.0, FOREGROUND_COLOR]]
     opacity = np.where(ranks <= k, 1.0, FADED)
     fig = make_subplots(
         rows=4,
@@ -425,7 +428,7 @@ def sorted_panels_figure(
         go.Bar(
             x=ranks,
             y=errors_sorted,
-            marker={"color": colors, "opacity": opacity},
+            marker={"color": colors, "colorscale": fg_scale, "cmin": 0, "cmax": 1, "opacity": opacity},
             customdata=ranks,
             name="m sorted",
             text=hover,
@@ -451,7 +454,7 @@ def sorted_panels_figure(
         go.Bar(
             x=ranks,
             y=grad,
-            marker={"color": colors, "opacity": opacity},
+            marker={"color": colors, "colorscale": fg_scale, "cmin": 0, "cmax": 1, "opacity": opacity},
             customdata=ranks,
             name="g",
             text=hover,
@@ -499,8 +502,17 @@ def sorted_panels_figure(
             row=4,
             col=1,
         )
+        cursor = {
+            "type": "line",
+            "x0": k + 0.5,
+            "x1": k + 0.5,
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": HIGHLIGHT_COLOR, "width": 1.5},
+        }
         for row in range(1, 5):
-            fig.add_vline(x=k + 0.5, line={"color": HIGHLIGHT_COLOR, "width": 1.5}, row=row, col=1)
+            axis = "" if row == 1 else str(row)
+            fig.add_shape(cursor | {"xref": f"x{axis}", "yref": f"y{axis} domain"})
     if threshold_rank is not None and 1 <= threshold_rank <= n:
         fig.add_vline(
             x=threshold_rank + 0.5,

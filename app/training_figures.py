@@ -149,7 +149,7 @@ def push_share_figure(
     fig.add_trace(go.Scatter(x=fraction, y=fraction, mode="lines", name="∝ size (y = x)",
                              line={"color": "#999999", "dash": "dash"}))
     for key, share in sweep.items():
-        if key == "fraction":
+        if key in ("fraction", "radius"):
             continue
         fig.add_trace(go.Scatter(x=fraction, y=100 * np.asarray(share), mode="lines+markers",
                                  name=titles.get(key, key), line={"color": _loss_color(key), "width": 3}))
@@ -158,9 +158,11 @@ def push_share_figure(
                       annotation_text="this image", annotation_position="bottom right")
     ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
     labels = [f"{t:g}%" for t in ticks]
-    fig.update_xaxes(title_text="small class: share of the pixels", type="log", tickvals=ticks, ticktext=labels,
-                     range=np.log10([0.8 * max(fraction.min(), 1e-3), 1.25 * fraction.max()]).tolist())
-    fig.update_yaxes(title_text="share of the total gradient push", type="log", tickvals=ticks, ticktext=labels)
+    log_range = np.log10([0.8 * fraction.min(), 1.25 * fraction.max()]).tolist()
+    fig.update_xaxes(title_text="small class: share of the pixels", type="log", range=log_range,
+                     tickvals=ticks, ticktext=labels)
+    fig.update_yaxes(title_text="share of the total gradient push", type="log",
+                     tickvals=ticks, ticktext=labels)
     fig.update_layout(height=330, margin=_MARGIN, legend={"orientation": "h", "y": -0.3})
     return fig
 
@@ -203,15 +205,20 @@ def downsample_steps(frame: pd.DataFrame, max_points: int = 200) -> pd.DataFrame
 def training_curves_figure(
     current: pd.DataFrame, titles: Mapping[str, str], total_steps: int | None = None,
     warmup_steps: int | None = None, past: Sequence[tuple[str, pd.DataFrame]] = (),
+    rare_class: str | None = None,
 ) -> go.Figure:
-    """Loss (left) and mean IoU (right) vs step for every lane, on shared axes.
+    """Loss, mean IoU and (optionally) the rarest class's IoU vs step for every lane, shared axes.
 
-    ``current`` and each past frame have columns ``step, loss_key, loss, mean_iou``. Past runs
-    are overlaid dotted/dashed and labelled with their name; a vertical line marks the fine-tune
+    ``current`` and each past frame have columns ``step, loss_key, loss, mean_iou`` (and
+    ``rare_iou`` when ``rare_class`` names the rarest class: a third panel). Past runs are
+    overlaid dotted/dashed and labelled with their name; a vertical line marks the fine-tune
     switch from CE to each lane's own loss.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss (each lane's own objective)", "Mean IoU"),
-                        horizontal_spacing=0.08)
+    panels = [("loss", "Loss (each lane's own objective)"), ("mean_iou", "Mean IoU")]
+    if rare_class is not None and "rare_iou" in current.columns:
+        panels.append(("rare_iou", f"IoU of the rarest class ({rare_class})"))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[title for _, title in panels],
+                        horizontal_spacing=0.06)
     runs = [("", current, "solid", 1.0), *[(name, frame, _PAST_DASHES[i % 2], 0.6)
                                           for i, (name, frame) in enumerate(past)]]
     for name, frame, dash, opacity in runs:
@@ -220,13 +227,14 @@ def training_curves_figure(
         for key, lane in downsample_steps(frame).groupby("loss_key", sort=False):
             label = titles.get(key, key) + (f" · {name}" if name else "")
             style = {"color": _loss_color(str(key)), "dash": dash, "width": 2.5 if not name else 2}
-            fig.add_trace(go.Scatter(x=lane["step"], y=lane["loss"], mode="lines", name=label,
-                                     legendgroup=label, line=style, opacity=opacity), row=1, col=1)
-            fig.add_trace(go.Scatter(x=lane["step"], y=lane["mean_iou"], mode="lines", name=label,
-                                     legendgroup=label, showlegend=False, line=style, opacity=opacity),
-                          row=1, col=2)
+            for col, (column, _) in enumerate(panels, start=1):
+                if column not in lane.columns:
+                    continue
+                fig.add_trace(go.Scatter(x=lane["step"], y=lane[column], mode="lines", name=label,
+                                         legendgroup=label, showlegend=col == 1, line=style,
+                                         opacity=opacity), row=1, col=col)
     if warmup_steps:
-        for col in (1, 2):
+        for col in range(1, len(panels) + 1):
             fig.add_vline(x=warmup_steps, line={"color": "#444444", "dash": "dash"}, row=1, col=col)
         fig.add_annotation(x=warmup_steps, y=1.0, yref="y2 domain", xref="x2", text="switch from CE",
                            showarrow=False, xanchor="left", yanchor="top")
@@ -234,15 +242,21 @@ def training_curves_figure(
         fig.update_xaxes(range=[0, total_steps])
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    for col in range(2, len(panels) + 1):
+        fig.update_yaxes(range=[0, 1.02], row=1, col=col)
     fig.update_layout(height=320, margin=_MARGIN, legend={"orientation": "h", "y": -0.25},
                       uirevision="curves")
     return fig
 
 
-def mask_overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.6) -> np.ndarray:
-    """RGB uint8 ``[H, W, 3]``: class colours of ``mask [H, W]`` blended over ``image`` ([H, W(, 3)])."""
-    grey = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+def mask_overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.65) -> np.ndarray:
+    """RGB uint8 ``[H, W, 3]``: class colours of ``mask [H, W]`` blended over the image in grey.
+
+    ``image`` is ``[H, W]`` or ``[H, W, 3]`` in [0, 1]; colour images are shown by their mean
+    brightness so that only the classes carry colour.
+    """
+    brightness = image.mean(axis=2) if image.ndim == 3 else image
+    grey = np.repeat(brightness[..., None], 3, axis=2)
     palette = np.array([[int(class_color(c)[i: i + 2], 16) for i in (1, 3, 5)]
                         for c in range(int(mask.max()) + 1)], dtype=np.float64)
     blended = (1 - alpha) * 255 * grey + alpha * palette[mask]

@@ -128,7 +128,7 @@ def main() -> None:
             side = speeds.pop("_side_by_side")
             label = "1 thread" if threads == 1 else f"{torch.get_num_threads()} threads"
             print(f"{model:11s} 64×64, {label}: all 6 losses side by side {side:6.1f} steps/s per loss; "
-                  "each lane alone " + ", ".join(f"{k} {v:.0f}" for k, v in speeds.items()))
+                  "1 / median step time: " + ", ".join(f"{k} {v:.0f}" for k, v in speeds.items()))
     if torch.cuda.is_available():
         speeds = engine(steps=args.steps, device="cuda")
         print(f"cuda: side by side {speeds.pop('_side_by_side'):.1f} steps/s per loss")

@@ -73,8 +73,6 @@ def lovasz_grad(fg_sorted: Tensor) -> Tensor:
             f"`fg_sorted` must have shape [..., P] with at least 1 dim, got shape {tuple(fg_sorted.shape)}"
         )
     _check_membership("fg_sorted", fg_sorted)
-    if fg_sorted.dim() == 0:
-        raise ValueError("`fg_sorted` must have at least one dimension, got a 0-d tensor")
     dtype = _accumulation_dtype(fg_sorted.dtype)
     flat = fg_sorted.reshape(-1, fg_sorted.shape[-1]).bool()
     return _jaccard_gradients(flat, dtype).reshape(fg_sorted.shape)
@@ -263,7 +261,6 @@ def lovasz_kernel(buffers: list[Tensor], coefficient: Tensor) -> tuple[Tensor, T
     """
     rows, length = buffers[0].shape
     dtype = buffers[0].dtype
-    device = buffers[0].device
     errors_sorted, fg_sorted, order = _sort_groups(buffers)
     count_dtype = dtype if length < 2**24 else torch.float64  # counts stay exact integers
     grad = _jaccard_gradients(fg_sorted, count_dtype).to(dtype)

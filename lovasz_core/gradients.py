@@ -180,14 +180,19 @@ def push_vs_size(
 ) -> dict[str, np.ndarray]:
     """How the small class's share of the total push scales with its size, per loss.
 
-    Returns ``{"fraction": [R] share of pixels in the small class, "<loss>": [R] share of the
-    total gradient mass Σ_i ‖∂L/∂z_i‖₁ that falls on small-class pixels}``. Under CE the share
-    tracks the pixel fraction; under Lovász-Softmax it stays large even for tiny objects.
+    Returns ``{"radius": [R], "fraction": [R] share of pixels in the small class, "<loss>": [R]
+    share of the total gradient mass Σ_i ‖∂L/∂z_i‖₁ that falls on small-class pixels}``; radii
+    too small to cover a pixel centre are skipped. Under CE the share tracks the pixel fraction;
+    under Lovász-Softmax it stays large even for tiny objects.
     """
-    out: dict[str, list[float]] = {"fraction": [], **{k: [] for k in loss_keys}}
+    out: dict[str, list[float]] = {"radius": [], "fraction": [], **{k: [] for k in loss_keys}}
     for radius in radii:
         case = synthetic_case(size, float(radius), quality, blur, seed)
-        out["fraction"].append(float((case.mask == 2).mean()))
+        fraction = float((case.mask == 2).mean())
+        if fraction == 0.0:
+            continue
+        out["radius"].append(float(radius))
+        out["fraction"].append(fraction)
         for key in loss_keys:
             _, grad = logit_gradient(key, case.logits, case.labels)
             push = class_push(grad, case.labels, 3)

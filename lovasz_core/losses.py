@@ -27,6 +27,7 @@ from .validation import (
     check_same_device,
     check_shape,
     check_tensor,
+    is_integer,
     valid_mask,
 )
 
@@ -101,11 +102,11 @@ def _check_classes(classes: object, num_classes: int) -> str | list[int]:
             f"`classes` must be 'present', 'all' or a non-empty list of class indices, got {classes!r}"
         )
     for c in classes:
-        if isinstance(c, bool) or not isinstance(c, int):
+        if not is_integer(c):
             raise TypeError(f"`classes` must contain ints, got {c!r} ({type(c).__name__})")
         if not 0 <= c < num_classes:
             raise ValueError(f"`classes` must contain indices in [0, {num_classes - 1}], got {c}")
-    return list(classes)
+    return [int(c) for c in classes]
 
 
 def _class_selection(
@@ -223,7 +224,7 @@ def lovasz_softmax(
         probas: ``[B, C, *spatial]`` class probabilities (softmax output), 1 to 3 spatial dims.
         labels: ``[B, *spatial]`` integer labels in ``[0, C)``, or ``ignore_index``.
         classes: ``"present"`` (classes present in the labels), ``"all"`` (an absent class costs
-            its largest probability), or a list of class indices.
+            its largest probability), or a list of class indices (a repeated index counts once).
         per_image: compute the loss per image and average, instead of over the whole batch.
         ignore_index: label of void pixels (e.g. 255), left out of every class.
         class_weights: optional ``[C]`` non-negative weights of the mean over classes.

@@ -15,6 +15,7 @@ from .validation import (
     check_label_range,
     check_same_device,
     check_tensor,
+    is_integer,
     valid_mask,
 )
 
@@ -22,11 +23,11 @@ __all__ = ["confusion_matrix", "iou_from_confusion", "mean_iou", "per_class_iou"
 
 
 def _check_num_classes(num_classes: object) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+    if not is_integer(num_classes):
         raise TypeError(f"`num_classes` must be an int, got {type(num_classes).__name__}")
     if num_classes < 1:
         raise ValueError(f"`num_classes` must be >= 1, got {num_classes}")
-    return num_classes
+    return int(num_classes)
 
 
 def confusion_matrix(

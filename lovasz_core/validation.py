@@ -7,7 +7,10 @@ what was received, so that a user (or the app) can show it as is.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
+
+import numpy as np
 
 import torch
 from torch import Tensor
@@ -68,15 +71,20 @@ def check_shape(name: str, value: Tensor, shape: Sequence[int], expected: str) -
         )
 
 
+def is_integer(value: object) -> bool:
+    """True for Python and numpy integers (``numbers.Integral``), False for bools."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def check_ignore_index(ignore_index: object) -> int | None:
-    """``ignore_index`` is ``None`` or a Python int (255 is the usual void label)."""
+    """``ignore_index`` is ``None`` or an integer (255 is the usual void label)."""
     if ignore_index is None:
         return None
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+    if not is_integer(ignore_index):
         raise TypeError(
             f"`ignore_index` must be an int or None, got {type(ignore_index).__name__}"
         )
-    return ignore_index
+    return int(ignore_index)
 
 
 def valid_mask(labels: Tensor, ignore_index: int | None) -> Tensor | None:

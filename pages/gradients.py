@@ -103,7 +103,8 @@ with left:
     )
 with right:
     st.markdown(
-        f"**Small disk: {100 * small_share:.2f}% of the pixels** · large disk "
+        ":blue-background[background] :orange-background[large disk] :green-background[small disk] — "
+        f"**small disk: {100 * small_share:.2f}% of the pixels** · large disk "
         f"{100 * (mask == 1).mean():.1f}% · background {100 * (mask == 0).mean():.1f}%"
     )
     cells = st.columns(len(LOSS_KEYS))

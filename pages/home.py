@@ -8,7 +8,6 @@ from typing import Any
 
 import figures
 import numpy as np
-import state
 import streamlit as st
 import torch
 import widgets
@@ -127,10 +126,11 @@ def main() -> None:
         cols[0].page_link(str(PAGES_DIR / filename), label=title, icon=icon)
         cols[1].markdown(blurb)
     st.caption(
-        f"Every number on these pages is computed live with PyTorch on **{widgets.device_name()}**. "
-        "Every view is a link: the address bar holds its parameters, so you can share or bookmark it."
+        f"Every number is computed live with PyTorch. Torch runs here on **{widgets.device_name()}**: "
+        "the training page uses it; the small examples of the Understand pages take milliseconds on "
+        "the CPU. Every view is a link: the address bar holds its parameters, so you can share or "
+        "bookmark it."
     )
-    state.current(PAGE)
 
 
 main()

@@ -96,20 +96,31 @@ def _page_path(page: str) -> str:
     return str(Path(lessons.PAGES_DIR, f"{page}.py").resolve())
 
 
+def _navigation(index: int, count: int) -> None:
+    left, middle, right = st.columns([1, 4, 1], vertical_alignment="center")
+    left.button("Previous", icon=":material/arrow_back:", key="_lesson_prev", disabled=index == 0,
+                on_click=_move, args=(-1, count), width="stretch")
+    middle.progress((index + 1) / count, text=f"Step **{index + 1}** of {count}"
+                    + (": the last one" if index == count - 1 else ""))
+    right.button("Next", icon=":material/arrow_forward:", icon_position="right", key="_lesson_next",
+                 disabled=index == count - 1, on_click=_move, args=(1, count), type="primary",
+                 width="stretch")
+
+
 def _step_view(lesson: lessons.Lesson, index: int) -> None:
     step = lesson.steps[index]
-    count = len(lesson.steps)
     projector = presentation.is_projector()
-    st.progress((index + 1) / count, text=f"Step **{index + 1}** of {count}")
-    st.header(step.title, anchor=False)
+    _navigation(index, len(lesson.steps))
+    st.header(f"{index + 1}. {step.title}", anchor=False)
 
     target = PAGE_TITLES.get(step.page, step.page)
-    query = lessons.step_query(step)
-    setting = f" with the preset *{step.preset}*" if step.preset else ""
-    st.page_link(_page_path(step.page), label=f"Open **{target}**{setting}", icon=":material/open_in_new:",
-                 query_params=query or None,
-                 help="Opens the page with this step's settings. Come back with **Lesson** in the sidebar: "
-                      "the lesson keeps your place.")
+    setting = f" (preset *{step.preset}*)" if step.preset else ""
+    with st.container(border=True):
+        st.page_link(_page_path(step.page), label=f"Open **{target}**{setting}",
+                     icon=":material/open_in_new:", query_params=lessons.step_query(step) or None)
+        if not projector:
+            st.caption("The link opens the page with this step's settings; come back with **Lesson** in the "
+                       "sidebar, the lesson keeps its place.")
     if step.text:
         st.markdown(step.text)
 
@@ -127,29 +138,17 @@ def _step_view(lesson: lessons.Lesson, index: int) -> None:
     if step.notes and not projector:
         with st.expander("Teacher notes", icon=":material/edit_note:"):
             st.markdown(step.notes)
-
-    left, middle, right = st.columns([1, 2, 1])
-    left.button("Previous", icon=":material/arrow_back:", key="_lesson_prev", disabled=index == 0,
-                on_click=_move, args=(-1, count), width="stretch")
-    right.button("Next", icon=":material/arrow_forward:", icon_position="right", key="_lesson_next",
-                 disabled=index == count - 1, on_click=_move, args=(1, count), type="primary",
-                 width="stretch")
-    if index == count - 1:
-        middle.caption("Last step. Well done.")
     if not projector:
-        with st.expander("Link to this step, for the class"):
+        with st.expander("Link to this step, for the class", icon=":material/link:"):
             st.code(presentation.view_url({"lesson": lesson.name, "step": index + 1}), language=None)
-            st.caption(f"View link: `{lessons.step_url(step)}`")
+            st.caption(f"The page's view alone: `{lessons.step_url(step) or '/'}`")
 
 
 # ------------------------------------------------------------------------------------------ page
-st.title("Lesson mode")
-st.markdown("*A guided path through the pages: each step opens a page already set up, asks the class "
-            "a question, and reveals the answer on a click.*")
-
 good, broken = _load_all()
 names = [*good, *(n for n in broken if n not in good)]
 if not names:
+    st.title("Lesson")
     st.warning("No lesson files in `assets/lessons/`. Add one (format: `assets/lessons/README.md`).")
     st.stop()
 
@@ -174,10 +173,18 @@ def _label(name: str) -> str:
     return f"{name}.md: has an error"
 
 
-st.selectbox("Lesson", names, key=PICK, format_func=_label, on_change=_picked,
-             help="Every Markdown file in `assets/lessons/` is a lesson; see the README there to write one.")
+with st.sidebar:
+    st.selectbox("Lesson", names, key=PICK, format_func=_label, on_change=_picked,
+                 help="Every Markdown file in `assets/lessons/` is a lesson; "
+                      "see the README there to write your own.")
+    others = {n: e for n, e in broken.items() if n != SS[LESSON]}
+    if others:
+        with st.expander(f"{len(others)} lesson file(s) with errors", icon=":material/warning:"):
+            for error in others.values():
+                st.markdown(f"- {error}")
 
 if SS[LESSON] in broken:
+    st.title("Lesson")
     _show_error(broken[SS[LESSON]])
     st.stop()
 
@@ -188,22 +195,17 @@ if wanted is not None:
 SS[STEP] = min(max(int(SS[STEP]), 0), len(lesson.steps) - 1)
 _sync_url()
 
+with st.sidebar:
+    st.markdown("**Steps**")
+    for i, each in enumerate(lesson.steps):
+        st.button(f"{i + 1}. {each.title}", key=f"_lesson_go_{i}", on_click=_go, args=(i,),
+                  type="primary" if i == SS[STEP] else "tertiary", width="stretch")
+
+st.title(lesson.title)
+details = " · ".join(f"{k}: {v}" for k, v in lesson.fields.items())
+if details and not presentation.is_projector():
+    st.caption(details)
 if SS[STEP] == 0 and lesson.intro:
     st.markdown(lesson.intro)
-details = " · ".join(f"{k}: {v}" for k, v in lesson.fields.items())
-if details:
-    st.caption(details)
 
 _step_view(lesson, SS[STEP])
-
-with st.expander("All steps", icon=":material/list:"):
-    for i, each in enumerate(lesson.steps):
-        marker = "▶ " if i == SS[STEP] else ""
-        st.button(f"{marker}{i + 1}. {each.title}", key=f"_lesson_go_{i}", on_click=_go, args=(i,),
-                  type="tertiary")
-
-others = {n: e for n, e in broken.items() if n != SS[LESSON]}
-if others:
-    with st.expander(f"{len(others)} other lesson file(s) have errors", icon=":material/warning:"):
-        for error in others.values():
-            st.markdown(f"- {error}")

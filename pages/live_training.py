@@ -108,11 +108,19 @@ def _reset() -> None:
 
 
 # ------------------------------------------------------------------------------------------ views
+def rarest_class(run: TrainingRun) -> int:
+    """Index of the class with the fewest ground-truth pixels."""
+    return int(run.sample.class_fractions().argmin())
+
+
 def records_frame(run: TrainingRun) -> pd.DataFrame:
-    """Curves' data: step, loss_key, loss, mean_iou (one row per lane and step)."""
+    """Curves' data: step, loss_key, loss, mean_iou, rare_iou (one row per lane and step)."""
+    rare = rarest_class(run)
+    records = run.records
     return pd.DataFrame(
-        {"step": [r.step for r in run.records], "loss_key": [r.loss_key for r in run.records],
-         "loss": [r.loss for r in run.records], "mean_iou": [r.mean_iou for r in run.records]}
+        {"step": [r.step for r in records], "loss_key": [r.loss_key for r in records],
+         "loss": [r.loss for r in records], "mean_iou": [r.mean_iou for r in records],
+         "rare_iou": [r.class_iou[rare] for r in records]}
     )
 
 
@@ -123,6 +131,20 @@ def _latest_table(run: TrainingRun) -> pd.DataFrame:
     frame = pd.DataFrame([latest[k] for k in run.lanes if k in latest])
     speeds = {k: 1.0 / s for k, s in run.seconds_per_step().items() if s > 0}
     return class_iou_table(frame, run.class_names, TITLES, speeds)
+
+
+def _hint(run: TrainingRun) -> str:
+    """What to look for in this run's curves."""
+    cfg = run.config
+    if cfg.mode == "finetune":
+        return (f"**Look for:** all lanes coincide for {cfg.warmup_steps} CE steps, then each "
+                "switches to its own loss at the dashed line. Overlay a *from scratch* run of the same "
+                "settings to see that Lovász-Softmax does better after CE than alone.")
+    if run.sample.class_fractions().min() < 0.05:
+        return ("**Look for:** the rarest class's IoU (right). Cross-entropy can leave a class of a few "
+                "pixels at IoU 0 for a long time; Lovász-Softmax weighs it like any other class.")
+    return ("**Look for:** who gets the mean IoU up first and who ends highest. From scratch, Lovász "
+            "alone often lags CE and CE + Lovász ends best; try Mode *Fine-tune*.")
 
 
 def _formatted(table: pd.DataFrame) -> pd.DataFrame:
@@ -144,6 +166,7 @@ def _refresh_rate() -> float | None:
 def _live_view() -> None:
     """One tick: advance the run (if running), then draw progress, masks, curves and the table."""
     tick_began = time.perf_counter()
+    SS.lt_train_ms = 0.0
     run: TrainingRun | None = SS.lt_run
     if run is None:
         st.info("Press **Start** to train the chosen losses side by side.", icon=":material/play_arrow:")
@@ -196,13 +219,18 @@ def _live_view() -> None:
     past = [(entry["name"].split(" ")[0], records_frame(entry["run"])) for entry in SS.lt_saved
             if entry["name"] in SS.get("lt_overlay", [])]
     warmup = cfg.warmup_steps if cfg.mode == "finetune" else None
-    st.plotly_chart(training_curves_figure(latest, TITLES, None, warmup, past), key="lt_curves_chart")
+    rare_name = run.class_names[rarest_class(run)]
+    st.plotly_chart(training_curves_figure(latest, TITLES, None, warmup, past, rare_class=rare_name),
+                    key="lt_curves_chart", config={"displayModeBar": False})
+    st.caption(_hint(run))
     if run.records:
         st.table(_formatted(_latest_table(run)))
-    SS.lt_tick_ms = 1000 * (time.perf_counter() - tick_began)
-    st.caption(f"Server time of the previous refresh: {SS.get('lt_last_tick_ms', 0):.0f} ms, of which "
-               f"training {SS.get('lt_train_ms', 0):.0f} ms ({SS.lt_k} steps per refresh next).")
-    SS.lt_last_tick_ms = SS.lt_tick_ms
+    if SS.get("lt_last_tick_ms"):
+        st.caption(f"Previous refresh on the server: {SS.lt_last_tick_ms:.0f} ms, of which training "
+                   f"{SS.lt_last_train_ms:.0f} ms; {SS.lt_k} steps per refresh next "
+                   "(adapted so that training takes about 40% of the time between refreshes).")
+    SS.lt_last_tick_ms = 1000 * (time.perf_counter() - tick_began)
+    SS.lt_last_train_ms = SS.get("lt_train_ms", 0.0)
 
 
 # ------------------------------------------------------------------------------------------ page

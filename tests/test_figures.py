@@ -101,12 +101,8 @@ def test_sorted_panels_are_linked_and_coloured_by_fg():
     fig = figures.sorted_panels_figure(errors, fg, jaccard, grad, k=2, threshold_rank=3, selected_rank=3)
     bars = [t for t in fig.data if isinstance(t, go.Bar)]
     assert len(bars) == 2
-    assert list(bars[0].marker.color) == [
-        FOREGROUND_COLOR,
-        BACKGROUND_COLOR,
-        FOREGROUND_COLOR,
-        BACKGROUND_COLOR,
-    ]
+    assert list(bars[0].marker.color) == [1.0, 0.0, 1.0, 0.0]  # on a two-colour scale: fg, bg
+    assert [c[1] for c in bars[0].marker.colorscale] == [BACKGROUND_COLOR, FOREGROUND_COLOR]
     assert list(bars[0].marker.opacity) == [1.0, 1.0, figures.FADED, figures.FADED]
     running = fig.data[_names(fig).index("running loss")]
     assert np.isclose(running.y[-1], float(np.sum(errors * grad)))

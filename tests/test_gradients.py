@@ -74,7 +74,8 @@ def test_boundary_mask():
 
 
 def test_small_class_gets_a_bigger_share_under_lovasz():
-    sweep = push_vs_size([1.0, 2.0, 4.0, 8.0], ["cross_entropy", "lovasz_softmax"], size=40)
+    sweep = push_vs_size([0.5, 1.0, 2.0, 4.0, 8.0], ["cross_entropy", "lovasz_softmax"], size=40)
+    assert list(sweep["radius"]) == [1.0, 2.0, 4.0, 8.0], "a disk covering no pixel is skipped"
     assert np.all(np.diff(sweep["fraction"]) > 0)
     # CE: the share tracks the class's pixel fraction; Lovász: far larger for small objects
     assert np.all(sweep["lovasz_softmax"][:2] > 3 * sweep["cross_entropy"][:2])

@@ -204,7 +204,7 @@ def test_built_in_lesson_pages_exist_and_links_parse():
         "per_image=True",
         "CE 76.7, Lovász alone 64.7, CE + Lovász 78.4",  # scratch vs CE + Lovász
         "fine-tune",
-        "Δ_J of the k worst pixels",  # prefix sums of g
+        "the Jaccard loss of the k worst pixels",  # prefix sums of g
         "1 − IoU of the thresholded prediction",
         "ignore_index=255",  # void label
         "concentrates on the errors",  # how g shifts in training

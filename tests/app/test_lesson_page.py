@@ -19,7 +19,8 @@ TITLES = [step.title for step in BUILT_IN.steps]
 
 
 def header(at) -> str:
-    return at.header[0].value
+    """The step's title, without its number."""
+    return at.header[0].value.split(". ", 1)[1]
 
 
 def test_opens_on_the_first_step_with_its_place_in_the_url():
@@ -117,4 +118,5 @@ def test_picking_another_lesson_starts_it_at_step_one(lesson_folder):
     at.selectbox(key="_lesson_pick").select("tiny").run()
     assert_no_exception(at)
     assert header(at) == "Only step"
+    assert at.title[0].value == "Tiny"
     assert (at.query_params["lesson"], at.query_params["step"]) == ("tiny", "1")

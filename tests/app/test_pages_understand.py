@@ -116,6 +116,21 @@ def test_iou_edge_parameters_warn(query, warning):
     assert warning in texts(at, "warning")
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"ij_size": "64", "ij_classes": "5", "ij_scene": "mixed"},
+        {"ij_scene": "coins"},
+        {"ij_scale": "1.5", "ij_noise": "4", "ij_temp": "0.25"},
+        {"ij_cls": "0"},
+    ],
+)
+def test_iou_other_settings_do_not_raise(query):
+    at = run_page("iou_jaccard.py", query)
+    assert_no_exception(at)
+    assert not at.error
+
+
 def test_iou_class_index_is_clamped_to_the_number_of_classes():
     at = run_page("iou_jaccard.py", {"ij_classes": "2", "ij_cls": "4"})
     assert_no_exception(at)
@@ -254,6 +269,22 @@ def test_geometry_soft_jaccard_toggle_adds_a_surface():
     at.toggle(key="geo_soft").set_value(True).run()
     assert_no_exception(at)
     assert len(plotly_specs(at)[0]["data"]) == n_before + 1
+
+
+def test_geometry_malformed_url_warns():
+    at = run_page("geometry.py", {"geo_pixels": "7", "geo_m1": "x"})
+    assert_no_exception(at)
+    assert "geo_pixels" in texts(at, "warning") and "geo_m1" in texts(at, "warning")
+    assert at.slider(key="geo_pixels").value == 2
+
+
+def test_sorting_contributions_add_up_to_the_loss():
+    at = run_page("sorting_errors.py")
+    contributions = plotly_specs(at)[3]["data"][0]["z"]
+    values = np.array(
+        decode(contributions) if isinstance(contributions, dict) else contributions, dtype=float
+    )
+    assert f"{values.sum():.4f}" == metric(at, "Lovász loss")
 
 
 def test_geometry_probe_sliders_move_the_probe():

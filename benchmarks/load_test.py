@@ -1,0 +1,331 @@
+"""Load test: a class of students on one server.
+
+Starts one ``streamlit run app/main.py`` on a free loopback port (127.0.0.1 only), opens
+``--users`` browser contexts (default 20) on **one** headless Chromium, and has each of them,
+concurrently, visit every page through the sidebar and change one control there. Reports:
+
+- how many users got through every page without an exception box or a timeout;
+- p50/p95/max **time to settle**: from a click (a page in the sidebar, a control) until the app
+  is idle again (``[data-testid="stApp"][data-test-script-state="notRunning"]``), measured in
+  the browser with a MutationObserver so that fast reruns are not missed;
+- exception boxes and timeouts, per page;
+- the server's resident memory (RSS, from /proc) at start, peak and end.
+
+Bounded: ``--users`` ≤ 60, every wait ≤ ``--wait-s``, the whole run ≤ ``--max-s``; it stops the
+server and the browser by itself. Not a unit test::
+
+    .venv/bin/python benchmarks/load_test.py --users 20
+    .venv/bin/python benchmarks/load_test.py --users 5 --pages lesson,geometry --json /tmp/load.json
+
+On a small machine the browser shares the CPU with the server: the numbers are an upper bound
+for what students on their own laptops would see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+EXCEPTION = '[data-testid="stException"]'
+# url path → how one student changes a control there (a CSS selector to focus + a key, or a button)
+PAGES = {
+    "": ("slider", None),
+    "iou_jaccard": ("slider", None),
+    "sorting_errors": ("slider", None),
+    "geometry": ("slider", None),
+    "gradients": ("slider", None),
+    "live_training": ("slider", None),
+    "lesson": ("button", "Next"),
+}
+OBSERVER = """
+() => {
+  window.__states = [];
+  const app = document.querySelector('[data-testid="stApp"]');
+  const record = () => window.__states.push([performance.now(), app.getAttribute('data-test-script-state')]);
+  new MutationObserver(record).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  record();
+}
+"""
+SETTLED = """
+(t0) => {
+  const s = window.__states || [];
+  const ran = s.findIndex(([t, v]) => t >= t0 && v === 'running');
+  if (ran < 0) return null;
+  const done = s.slice(ran).find(([t, v]) => v === 'notRunning');
+  return done ? done[0] - t0 : null;
+}
+"""
+
+
+# ------------------------------------------------------------------------------------------ server
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB (Linux /proc)."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for each in pids:
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+class MemoryProbe(threading.Thread):
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak = 0.0
+        self.samples: list[float] = []
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            value = rss_mb(self.pid)
+            self.samples.append(value)
+            self.peak = max(self.peak, value)
+            self._stop_event.wait(self.every)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+
+def start_server(port: int, log_path: Path) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]
+    log = open(log_path, "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early ({process.returncode}); see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.3)
+    process.terminate()
+    raise RuntimeError(f"streamlit did not become healthy within 60 s; see {log_path}")
+
+
+# ------------------------------------------------------------------------------------------ users
+@dataclass
+class UserResult:
+    user: int
+    ok: bool = True
+    load_s: float = float("nan")
+    settle_s: list[tuple[str, str, float]] = field(default_factory=list)  # (page, action, seconds)
+    exceptions: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+async def _settle(tab, t0: float, wait_s: float) -> float:
+    handle = await tab.wait_for_function(SETTLED, arg=t0, timeout=wait_s * 1000, polling=50)
+    return float(await handle.json_value()) / 1000
+
+
+async def _now(tab) -> float:
+    return float(await tab.evaluate("performance.now()"))
+
+
+async def _change_control(tab, kind: str, name: str | None) -> bool:
+    """Change one control; False if the page has none of that kind."""
+    if kind == "button":
+        button = tab.get_by_role("button", name=name).first
+        if await button.count() == 0 or await button.is_disabled():
+            return False
+        await button.click()
+        return True
+    thumbs = tab.locator('[data-testid="stMain"] [data-testid="stSlider"] [role="slider"], '
+                        '[data-testid="stSidebarUserContent"] [data-testid="stSlider"] [role="slider"]')
+    if await thumbs.count() == 0:
+        return False
+    thumb = thumbs.first
+    await thumb.focus()
+    await thumb.press("ArrowRight")
+    return True
+
+
+async def student(index: int, browser, base: str, pages: list[str], wait_s: float, ramp_s: float) -> UserResult:
+    result = UserResult(index)
+    await asyncio.sleep(index * ramp_s)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = await context.new_page()
+    tab.set_default_timeout(wait_s * 1000)
+    try:
+        began = time.perf_counter()
+        await tab.goto(f"{base}/", wait_until="domcontentloaded")
+        await tab.wait_for_selector('[data-testid="stApp"]')
+        await tab.evaluate(OBSERVER)
+        await tab.wait_for_selector(IDLE)
+        result.load_s = time.perf_counter() - began
+        for path in pages:
+            label = path or "home"
+            try:
+                if path:  # the home page is already open
+                    link = tab.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first
+                    t0 = await _now(tab)
+                    await link.click()
+                    result.settle_s.append((label, "open", await _settle(tab, t0, wait_s)))
+                await tab.wait_for_timeout(200)
+                kind, name = PAGES.get(path, ("slider", None))
+                t0 = await _now(tab)
+                if await _change_control(tab, kind, name):
+                    result.settle_s.append((label, "control", await _settle(tab, t0, wait_s)))
+                boxes = tab.locator(EXCEPTION)
+                for i in range(await boxes.count()):
+                    result.exceptions.append(f"{label}: {(await boxes.nth(i).inner_text())[:300]}")
+            except Exception as error:  # noqa: BLE001 - a timeout or a broken page: record, go on
+                result.failures.append(f"{label}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+    except Exception as error:  # noqa: BLE001
+        result.failures.append(f"start: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+    finally:
+        await context.close()
+    result.ok = not result.failures and not result.exceptions
+    return result
+
+
+async def run_class(base: str, users: int, pages: list[str], wait_s: float, ramp_s: float,
+                    max_s: float) -> list[UserResult]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            tasks = [asyncio.create_task(student(i, browser, base, pages, wait_s, ramp_s)) for i in range(users)]
+            done, pending = await asyncio.wait(tasks, timeout=max_s)
+            for task in pending:
+                task.cancel()
+            results = [t.result() for t in done if not t.cancelled() and t.exception() is None]
+            for i in range(users - len(results)):
+                results.append(UserResult(-1 - i, ok=False, failures=[f"did not finish within {max_s:.0f} s"]))
+            return results
+        finally:
+            await browser.close()
+
+
+# ------------------------------------------------------------------------------------------ report
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summarize(results: list[UserResult], memory: dict[str, float], seconds: float, users: int) -> dict:
+    settles = [s for r in results for (_, _, s) in r.settle_s]
+    controls = [s for r in results for (_, action, s) in r.settle_s if action == "control"]
+    per_page: dict[str, list[float]] = {}
+    for r in results:
+        for page, _, s in r.settle_s:
+            per_page.setdefault(page, []).append(s)
+    return {
+        "users": users,
+        "succeeded": sum(r.ok for r in results),
+        "wall_s": round(seconds, 1),
+        "cpus": os.cpu_count(),
+        "first_load_s_p50": round(percentile([r.load_s for r in results if r.load_s == r.load_s], 0.5), 2),
+        "settle_s": {"n": len(settles), "p50": round(percentile(settles, 0.5), 3),
+                     "p95": round(percentile(settles, 0.95), 3), "max": round(max(settles, default=float("nan")), 3),
+                     "mean": round(statistics.fmean(settles), 3) if settles else float("nan")},
+        "settle_after_control_s": {"n": len(controls), "p50": round(percentile(controls, 0.5), 3),
+                                   "p95": round(percentile(controls, 0.95), 3)},
+        "settle_p95_by_page_s": {p: round(percentile(v, 0.95), 3) for p, v in sorted(per_page.items())},
+        "exceptions": [e for r in results for e in r.exceptions],
+        "failures": [f for r in results for f in r.failures],
+        "server_rss_mb": memory,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20, help="concurrent browser contexts (≤ 60)")
+    parser.add_argument("--pages", default=",".join(p or "home" for p in PAGES),
+                        help="comma-separated url paths to visit, in order (home = the start page)")
+    parser.add_argument("--wait-s", type=float, default=60.0, help="longest wait for one interaction")
+    parser.add_argument("--ramp-s", type=float, default=0.25, help="delay between two users' arrivals")
+    parser.add_argument("--max-s", type=float, default=600.0, help="the whole test stops after this")
+    parser.add_argument("--json", type=Path, help="also write the summary here")
+    args = parser.parse_args(argv)
+    if not 1 <= args.users <= 60:
+        parser.error("--users must be in 1..60")
+    pages = ["" if p.strip() == "home" else p.strip() for p in args.pages.split(",") if p.strip()]
+    unknown = [p for p in pages if p not in PAGES]
+    if unknown:
+        parser.error(f"unknown pages: {unknown}; known: {[p or 'home' for p in PAGES]}")
+    if not Path(CHROMIUM).exists():
+        parser.error(f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH)")
+
+    port = free_port()
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-test-streamlit-{port}.log"
+    server = start_server(port, log_path)
+    probe = MemoryProbe(server.pid)
+    probe.start()
+    began = time.perf_counter()
+    try:
+        time.sleep(1.0)
+        start_rss = rss_mb(server.pid)
+        results = asyncio.run(run_class(f"http://127.0.0.1:{port}", args.users, pages, args.wait_s,
+                                        args.ramp_s, args.max_s))
+        seconds = time.perf_counter() - began
+        end_rss = rss_mb(server.pid)
+    finally:
+        probe.stop()
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    memory = {"start": round(start_rss, 1), "peak": round(probe.peak, 1), "end": round(end_rss, 1)}
+    summary = summarize(results, memory, seconds, args.users)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    s = summary["settle_s"]
+    print(f"\n{summary['succeeded']}/{args.users} users succeeded; settle p50 {s['p50']:.2f} s, "
+          f"p95 {s['p95']:.2f} s, max {s['max']:.2f} s over {s['n']} interactions; "
+          f"server RSS peak {memory['peak']:.0f} MB; server log: {log_path}")
+    return 0 if summary["succeeded"] == args.users else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
