@@ -297,3 +297,37 @@ def describe(status: SlotStatus) -> str:
                 f"queue ({ahead} {'session' if ahead == 1 else 'sessions'} ahead of you); your run starts "
                 "automatically when a slot frees up. Keep this page open.")
     return busy + "."
+
+
+def keep_slot() -> bool:
+    """Heartbeat of a running session: True while it holds a slot (asks again if it was reclaimed)."""
+    manager = shared_manager(config())
+    status = manager.heartbeat(session_id())
+    if not status.granted:
+        status = manager.request(session_id())
+    return status.granted
+
+
+WAIT_POLL_S = 1.0
+
+
+def waiting_room(on_granted: Callable[[], None], on_leave: Callable[[], None]) -> None:
+    """While this session waits for a slot: its place in the queue, refreshed every second.
+
+    Every refresh asks again (a heartbeat: a closed tab leaves the queue after the timeout).
+    When the slot is granted, ``on_granted()`` runs (e.g. start the run) and the whole page
+    reruns; "Leave the queue" calls ``on_leave()``.
+    """
+    import streamlit as st
+
+    @st.fragment(run_every=WAIT_POLL_S)
+    def _room() -> None:
+        status = request_slot()
+        if status.granted:
+            on_granted()
+            st.rerun()
+        st.info(describe(status), icon=":material/hourglass_top:")
+        st.button("Leave the queue", icon=":material/logout:", key="_classroom_leave",
+                  on_click=lambda: (release_slot(), on_leave()))
+
+    _room()

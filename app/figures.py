@@ -400,7 +400,8 @@ def sorted_panels_figure(
     3. the Jaccard gradients g_i = Δ_i − Δ_{i−1} (bars);
     4. the running loss Σ_{j≤i} m_π(j) g_j, ending at the Lovász loss.
 
-    Ranks after k are faded. Each bar has ``customdata`` = its rank (to select k by clicking).
+    Ranks after k are faded. Transparent markers named ``"ranks"`` sit on the bars of ① and ③
+    with ``customdata = (rank, value)``: clicking one selects that rank.
     ``visible`` limits the x axis to the first ranks (where the errors are), ``None`` shows all.
     """
     n = len(errors_sorted)
@@ -477,6 +478,28 @@ def sorted_panels_figure(
         row=4,
         col=1,
     )
+    # Bars return no click selection in Streamlit (like heatmaps): transparent markers in the middle
+    # of each bar make ranks clickable and carry the hover text.
+    shown = min(n, visible or n)
+    size = max(6, min(30, 900 // max(shown, 1)))
+    for row, values, label in (
+        (1, errors_sorted, "m = %{customdata[1]:.3f}"),
+        (3, grad, "g = %{customdata[1]:.4f}"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=ranks,
+                y=values / 2,
+                mode="markers",
+                name="ranks",
+                customdata=np.stack([ranks, values], axis=1),
+                text=hover,
+                marker={"size": size, "symbol": "square", "color": "rgba(0,0,0,0)"},
+                hovertemplate="%{text}<br>" + label + "<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
     if 1 <= k <= n:
         fig.add_trace(
             go.Scatter(
@@ -546,7 +569,7 @@ def sorted_panels_figure(
     fig.update_xaxes(range=[0.5, min(n, visible or n) + 0.5], gridcolor="#EEEEEE")
     fig.update_xaxes(title="rank i (1 = largest error)", row=4, col=1)
     fig.update_yaxes(gridcolor="#EEEEEE", zeroline=True, zerolinecolor="#999999")
-    fig.update_layout(showlegend=False, bargap=0.05, clickmode="event+select", dragmode=False)
+    fig.update_layout(showlegend=False, bargap=0.05, clickmode="event+select", dragmode=False, hovermode="x")
     return _base_layout(fig, height, top=30)
 
 
@@ -734,3 +757,29 @@ def section_figure(
     fig.update_xaxes(title="position t along the segment", gridcolor="#DDDDDD")
     fig.update_yaxes(title="loss", gridcolor="#DDDDDD")
     return _base_layout(fig, height, title, legend=LEGEND_INSIDE)
+
+
+def error_comparison_figure(
+    softmax: np.ndarray, hinge: np.ndarray, fg: np.ndarray, height: int = 360
+) -> go.Figure:
+    """Hinge error vs softmax error of every pixel (``[H, W]`` arrays), coloured class c / not c.
+
+    Dashed guides: softmax m = 0.5 and hinge m = 1, the thresholds between right and wrong.
+    """
+    fig = go.Figure()
+    for mask, name, color in ((fg, "class c", FOREGROUND_COLOR), (~fg, "not c", BACKGROUND_COLOR)):
+        fig.add_trace(
+            go.Scatter(
+                x=softmax[mask].ravel(),
+                y=hinge[mask].ravel(),
+                mode="markers",
+                name=name,
+                marker={"color": color, "size": 7, "opacity": 0.75, "line": {"color": "white", "width": 0.5}},
+                hovertemplate="softmax m %{x:.3f}<br>hinge m %{y:.3f}<extra>" + name + "</extra>",
+            )
+        )
+    fig.add_vline(x=0.5, line={"color": "#CC79A7", "dash": "dash", "width": 1.5})
+    fig.add_hline(y=1.0, line={"color": "#CC79A7", "dash": "dash", "width": 1.5})
+    fig.update_xaxes(title="softmax error |1[y=c] − p(c)|", range=[-0.02, 1.02], gridcolor="#DDDDDD")
+    fig.update_yaxes(title="hinge error max(0, 1 − s·y*)", rangemode="tozero", gridcolor="#DDDDDD")
+    return _base_layout(fig, height, legend=LEGEND_INSIDE | {"x": 0.01, "xanchor": "left"})

@@ -368,21 +368,27 @@ def available_lessons(directory: Path | None = None) -> dict[str, Path]:
 
 
 def step_query(step: Step) -> dict[str, str]:
-    """Query parameters that open ``step``'s view: the preset's non-defaults, then ``params``."""
+    """Query parameters that open ``step``'s view: every field of its preset, then ``params``.
+
+    Every field is set, not only those that differ from the defaults: a student's session
+    remembers the values it last used on a page, and the lesson must show *its* view. A step
+    without a preset starts from the page's defaults (its "Default" preset, when it has one).
+    """
     import state
 
     _registry()
     query: dict[str, str] = {}
     if step.page in state.PAGES:
         entry = state.PAGES[step.page]
-        if step.preset is not None:
-            query.update(state.to_query(step.page, entry.presets[step.preset]))
+        params = entry.presets[step.preset] if step.preset is not None else entry.cls()
+        query.update({state.key(step.page, name): state.format_value(getattr(params, name))
+                      for name in state.specs(entry.cls)})
     query.update(dict(step.params))
     return query
 
 
 def step_url(step: Step) -> str:
-    """Relative URL of the step's view, e.g. ``"sorting_errors?se_absent=true&se_k=1"``."""
+    """Relative URL of the step's view, e.g. ``"sorting_errors?se_scene=disks&…&se_k=1"``."""
     query = step_query(step)
     path = "" if step.page == "home" else step.page
     return path + (f"?{urlencode(query)}" if query else "")

@@ -167,16 +167,31 @@ def apply_style() -> None:
 
 
 def sidebar_controls() -> None:
-    """Projector toggle and chart-export format, for the sidebar of the app shell."""
+    """Projector toggle (and its CSS), for the top of the sidebar; call before the page runs."""
     import streamlit as st
 
-    st.toggle("Projector mode", key=PROJECTOR_KEY, bind="query-params",
-              help="Larger text and figures and fewer secondary controls, for a classroom projector. "
-                   "Links to a view keep it (`projector=true`).")
-    st.radio("Chart camera button saves", EXPORT_FORMATS, key=EXPORT_KEY, horizontal=True,
-             format_func=str.upper,
-             help="The camera icon in each chart's toolbar saves the chart as PNG (slides) or SVG "
-                  "(print, vector). Both are drawn by your browser.")
+    st.sidebar.toggle("Projector mode", key=PROJECTOR_KEY, bind="query-params",
+                      help="Larger text and figures and fewer secondary controls, for a classroom "
+                           "projector. A link with `projector=true` opens in this mode.")
+    apply_style()
+
+
+def share_controls(url_path: str = "") -> None:
+    """The "copy link" box of the sidebar (the code box has a copy button) and the export format.
+
+    The link carries every query parameter of this view except projector mode; ``url_path``
+    (the current page's, ``st.navigation(...).url_path``) is only used outside a browser.
+    """
+    import streamlit as st
+
+    query = {k: st.query_params.get_all(k) for k in st.query_params if k != PROJECTOR_KEY}
+    with st.sidebar.expander("Share and export", icon=":material/share:"):
+        st.caption("Link to this view (copy it with the button on the right of the box):")
+        st.code(view_url(query, url_path), language=None, wrap_lines=True)
+        st.radio("The camera button of the charts saves", EXPORT_FORMATS, key=EXPORT_KEY, horizontal=True,
+                 format_func=str.upper,
+                 help="The camera icon in each chart's toolbar saves the chart as PNG (slides) or SVG "
+                      "(vector, for print). Both are drawn by your browser, offline.")
 
 
 def plotly_chart(fig: Any, *, alt: str, key: str | None = None, numbers: bool = True,
@@ -185,16 +200,34 @@ def plotly_chart(fig: Any, *, alt: str, key: str | None = None, numbers: bool = 
 
     ``alt`` is a one-sentence description for screen readers; the numbers of every trace are
     listed in a collapsed expander under the chart (``numbers=False`` to skip it, e.g. for a
-    chart that already has a table next to it). Other keyword arguments go to ``st.plotly_chart``.
+    chart that already has a table next to it, or one redrawn several times a second). The
+    toolbar is always available (its camera button exports); in projector mode the chart is
+    taller with larger text and the numbers are left out. Other keyword arguments go to
+    ``st.plotly_chart``.
     """
     import streamlit as st
 
     where = container if container is not None else st
     config = {**chart_config(key or alt, export_format()), **kwargs.pop("config", {})}
+    config.pop("displayModeBar", None)  # the toolbar (shown on hover) carries the export button
+    projector = is_projector()
+    if projector:
+        fig = projector_figure(fig)
     result = where.plotly_chart(fig, key=key, config=config, alt=alt, **kwargs)
-    if numbers:
+    if numbers and not projector:
         text_alternative(fig, alt, container=where)
     return result
+
+
+def projector_figure(fig: Any) -> Any:
+    """A copy of ``fig`` for the projector: taller, with larger text."""
+    import plotly.graph_objects as go
+
+    big = go.Figure(fig)
+    height = big.layout.height or 450
+    size = (big.layout.font.size if big.layout.font and big.layout.font.size else 12) + 4
+    big.update_layout(height=scaled_height(int(height), True), font={"size": size})
+    return big
 
 
 def text_alternative(fig: Any, alt: str, container: Any = None) -> None:
@@ -212,21 +245,24 @@ def text_alternative(fig: Any, alt: str, container: Any = None) -> None:
             st.dataframe(frame, hide_index=frame.index.equals(pd.RangeIndex(len(frame))))
 
 
-def view_url(query: Mapping[str, Any] | None = None) -> str:
-    """The full address of this view: the browser's URL, with ``query`` as its query string.
+def view_url(query: Mapping[str, Any] | None = None, url_path: str | None = None) -> str:
+    """The full address of this view: the browser's URL of the current page, with ``query``.
 
-    ``query`` defaults to the current ``st.query_params``; outside a browser session the path
-    alone is returned.
+    ``query`` defaults to the current ``st.query_params``. Outside a browser session (AppTest)
+    the address is ``/url_path?query``.
     """
-    from urllib.parse import urlencode
+    from urllib.parse import urlencode, urlsplit
 
     import streamlit as st
 
     try:
-        base = str(st.context.url or "").split("?")[0]
+        parts = urlsplit(str(st.context.url or ""))
     except Exception:  # no URL outside a browser session (AppTest)
-        base = ""
+        parts = urlsplit("")
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    # st.context.url already ends with the current page's path (and any server base path)
+    path = parts.path if parts.netloc or url_path is None else "/" + url_path.strip("/")
     if query is None:
         query = {k: st.query_params.get_all(k) for k in st.query_params}
-    text = urlencode(query, doseq=True)
-    return f"{base}?{text}" if text else base
+    text = urlencode({k: v for k, v in query.items() if v not in ("", [], None)}, doseq=True)
+    return f"{origin}{path or '/'}" + (f"?{text}" if text else "")

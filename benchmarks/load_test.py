@@ -58,19 +58,30 @@ PAGES = {
 OBSERVER = """
 () => {
   window.__states = [];
+  window.__lastMutation = 0;
   const app = document.querySelector('[data-testid="stApp"]');
   const record = () => window.__states.push([performance.now(), app.getAttribute('data-test-script-state')]);
   new MutationObserver(record).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  new MutationObserver(() => { window.__lastMutation = performance.now(); })
+    .observe(app, {subtree: true, childList: true, characterData: true});
   record();
 }
 """
+# Settled: the script ran after t0 and is idle again. A rerun so fast that the browser never
+# showed "running" counts as settled at the last change of the page, once it has been quiet
+# for 0.5 s (and at least 1.5 s have passed, to give a slow rerun the time to start).
 SETTLED = """
 (t0) => {
   const s = window.__states || [];
   const ran = s.findIndex(([t, v]) => t >= t0 && v === 'running');
-  if (ran < 0) return null;
-  const done = s.slice(ran).find(([t, v]) => v === 'notRunning');
-  return done ? done[0] - t0 : null;
+  if (ran >= 0) {
+    const done = s.slice(ran).find(([t, v]) => v === 'notRunning');
+    return done ? done[0] - t0 : null;
+  }
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (app.getAttribute('data-test-script-state') !== 'notRunning') return null;
+  const now = performance.now(), last = window.__lastMutation;
+  return last > t0 && now - last > 500 && now - t0 > 1500 ? last - t0 : null;
 }
 """
 
@@ -101,11 +112,50 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def _stat(pid: int) -> tuple[int, float] | None:
+    """``(parent pid, CPU seconds)`` of a process, from /proc/<pid>/stat."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _processes() -> dict[int, tuple[int, float]]:
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _stat(int(entry.name))
+            if stat is not None:
+                stats[int(entry.name)] = stat
+    return stats
+
+
+def _under(pid: int, root: int, stats: dict[int, tuple[int, float]]) -> bool:
+    current, hops = pid, 0
+    while current in stats and hops < 64:
+        if current == root:
+            return True
+        current, hops = stats[current][0], hops + 1
+    return False
+
+
+def cpu_by_process(root: int, exclude: int | None = None) -> dict[int, float]:
+    """CPU seconds of every live descendant of ``root`` (itself included), minus ``exclude``'s tree."""
+    stats = _processes()
+    return {pid: seconds for pid, (_, seconds) in stats.items()
+            if _under(pid, root, stats) and not (exclude is not None and _under(pid, exclude, stats))}
+
+
 class MemoryProbe(threading.Thread):
     def __init__(self, pid: int, every: float = 0.5) -> None:
         super().__init__(daemon=True)
         self.pid, self.every = pid, every
         self.peak = 0.0
+        self.server_cpu: dict[int, float] = {}
+        self.browser_cpu: dict[int, float] = {}  # this script's other children: Chromium, its driver
         self.samples: list[float] = []
         self._stop_event = threading.Event()
 
@@ -114,15 +164,19 @@ class MemoryProbe(threading.Thread):
             value = rss_mb(self.pid)
             self.samples.append(value)
             self.peak = max(self.peak, value)
+            self.server_cpu.update(cpu_by_process(self.pid))
+            for pid, seconds in cpu_by_process(os.getpid(), exclude=self.pid).items():
+                if pid != os.getpid():
+                    self.browser_cpu[pid] = seconds
             self._stop_event.wait(self.every)
 
     def stop(self) -> None:
         self._stop_event.set()
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
+def start_server(port: int, log_path: Path, entrypoint: Path = ROOT / "app" / "main.py") -> subprocess.Popen:
     command = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"),
+        sys.executable, "-m", "streamlit", "run", str(entrypoint),
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
@@ -153,6 +207,8 @@ class UserResult:
     settle_s: list[tuple[str, str, float]] = field(default_factory=list)  # (page, action, seconds)
     exceptions: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    trained: bool = False  # pressed Start and later Stop (with --train-s)
+    queued: bool = False  # saw its place in the training queue
 
 
 async def _settle(tab, t0: float, wait_s: float) -> float:
@@ -172,17 +228,43 @@ async def _change_control(tab, kind: str, name: str | None) -> bool:
             return False
         await button.click()
         return True
-    thumbs = tab.locator('[data-testid="stMain"] [data-testid="stSlider"] [role="slider"], '
-                        '[data-testid="stSidebarUserContent"] [data-testid="stSlider"] [role="slider"]')
-    if await thumbs.count() == 0:
-        return False
-    thumb = thumbs.first
-    await thumb.focus()
-    await thumb.press("ArrowRight")
-    return True
+    for area in ("stMain", "stSidebarUserContent"):
+        inputs = tab.locator(f'[data-testid="{area}"] [data-testid="stSlider"] input[type="range"]')
+        if await inputs.count():
+            thumb = inputs.first
+            before = await thumb.input_value()
+            await thumb.focus()
+            await thumb.press("ArrowRight")
+            if await thumb.input_value() == before:  # already at its maximum
+                await thumb.press("ArrowLeft")
+            return True
+    return False
 
 
-async def student(index: int, browser, base: str, pages: list[str], wait_s: float, ramp_s: float) -> UserResult:
+async def _train(tab, seconds: float, wait_s: float, result: UserResult) -> None:
+    """Press Start on the live-training page, train (or wait in the queue) ``seconds``, then stop."""
+    start = tab.get_by_role("button", name="Start").first
+    if await start.count() == 0 or await start.is_disabled():
+        result.failures.append("live_training: no enabled Start button")
+        return
+    t0 = await _now(tab)
+    await start.click()
+    result.settle_s.append(("live_training", "start", await _settle(tab, t0, wait_s)))
+    await tab.wait_for_timeout(seconds * 1000)
+    if await tab.get_by_text("in the queue").count():
+        result.queued = True
+    for name in ("Stop", "Leave the queue"):
+        button = tab.get_by_role("button", name=name).first
+        if await button.count():
+            await button.click()
+            result.trained = result.trained or name == "Stop"
+            break
+    await tab.wait_for_timeout(500)
+    await tab.wait_for_selector(IDLE)
+
+
+async def student(index: int, browser, base: str, pages: list[str], wait_s: float,
+                  ramp_s: float, train_s: float = 0.0) -> UserResult:
     result = UserResult(index)
     await asyncio.sleep(index * ramp_s)
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
@@ -208,12 +290,14 @@ async def student(index: int, browser, base: str, pages: list[str], wait_s: floa
                 t0 = await _now(tab)
                 if await _change_control(tab, kind, name):
                     result.settle_s.append((label, "control", await _settle(tab, t0, wait_s)))
+                if path == "live_training" and train_s > 0:
+                    await _train(tab, train_s, wait_s, result)
                 boxes = tab.locator(EXCEPTION)
                 for i in range(await boxes.count()):
                     result.exceptions.append(f"{label}: {(await boxes.nth(i).inner_text())[:300]}")
-            except Exception as error:  # noqa: BLE001 - a timeout or a broken page: record, go on
+            except Exception as error:  # a timeout or a broken page: record it, go on
                 result.failures.append(f"{label}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         result.failures.append(f"start: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
     finally:
         await context.close()
@@ -222,19 +306,21 @@ async def student(index: int, browser, base: str, pages: list[str], wait_s: floa
 
 
 async def run_class(base: str, users: int, pages: list[str], wait_s: float, ramp_s: float,
-                    max_s: float) -> list[UserResult]:
+                    max_s: float, train_s: float = 0.0) -> list[UserResult]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
-            tasks = [asyncio.create_task(student(i, browser, base, pages, wait_s, ramp_s)) for i in range(users)]
+            tasks = [asyncio.create_task(student(i, browser, base, pages, wait_s, ramp_s, train_s))
+                     for i in range(users)]
             done, pending = await asyncio.wait(tasks, timeout=max_s)
             for task in pending:
                 task.cancel()
             results = [t.result() for t in done if not t.cancelled() and t.exception() is None]
             for i in range(users - len(results)):
-                results.append(UserResult(-1 - i, ok=False, failures=[f"did not finish within {max_s:.0f} s"]))
+                late = UserResult(-1 - i, ok=False, failures=[f"did not finish within {max_s:.0f} s"])
+                results.append(late)
             return results
         finally:
             await browser.close()
@@ -265,11 +351,14 @@ def summarize(results: list[UserResult], memory: dict[str, float], seconds: floa
         "cpus": os.cpu_count(),
         "first_load_s_p50": round(percentile([r.load_s for r in results if r.load_s == r.load_s], 0.5), 2),
         "settle_s": {"n": len(settles), "p50": round(percentile(settles, 0.5), 3),
-                     "p95": round(percentile(settles, 0.95), 3), "max": round(max(settles, default=float("nan")), 3),
+                     "p95": round(percentile(settles, 0.95), 3),
+                     "max": round(max(settles, default=float("nan")), 3),
                      "mean": round(statistics.fmean(settles), 3) if settles else float("nan")},
         "settle_after_control_s": {"n": len(controls), "p50": round(percentile(controls, 0.5), 3),
                                    "p95": round(percentile(controls, 0.95), 3)},
         "settle_p95_by_page_s": {p: round(percentile(v, 0.95), 3) for p, v in sorted(per_page.items())},
+        "trained": sum(r.trained for r in results),
+        "saw_the_queue": sum(r.queued for r in results),
         "exceptions": [e for r in results for e in r.exceptions],
         "failures": [f for r in results for f in r.failures],
         "server_rss_mb": memory,
@@ -285,6 +374,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ramp-s", type=float, default=0.25, help="delay between two users' arrivals")
     parser.add_argument("--max-s", type=float, default=600.0, help="the whole test stops after this")
     parser.add_argument("--json", type=Path, help="also write the summary here")
+    parser.add_argument("--train-s", type=float, default=0.0,
+                        help="on the live-training page, press Start, train this long, then Stop (0: don't)")
+    parser.add_argument("--entrypoint", type=Path, default=ROOT / "app" / "main.py", help="the app to serve")
     args = parser.parse_args(argv)
     if not 1 <= args.users <= 60:
         parser.error("--users must be in 1..60")
@@ -297,17 +389,20 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-test-streamlit-{port}.log"
-    server = start_server(port, log_path)
+    server = start_server(port, log_path, args.entrypoint)
     probe = MemoryProbe(server.pid)
     probe.start()
     began = time.perf_counter()
     try:
         time.sleep(1.0)
         start_rss = rss_mb(server.pid)
+        server_cpu0 = sum(cpu_by_process(server.pid).values())
         results = asyncio.run(run_class(f"http://127.0.0.1:{port}", args.users, pages, args.wait_s,
-                                        args.ramp_s, args.max_s))
+                                        args.ramp_s, args.max_s, args.train_s))
         seconds = time.perf_counter() - began
         end_rss = rss_mb(server.pid)
+        server_cpu = sum(cpu_by_process(server.pid).values()) - server_cpu0
+        browser_cpu = sum(probe.browser_cpu.values())
     finally:
         probe.stop()
         server.terminate()
@@ -317,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
             server.kill()
     memory = {"start": round(start_rss, 1), "peak": round(probe.peak, 1), "end": round(end_rss, 1)}
     summary = summarize(results, memory, seconds, args.users)
+    summary["cpu_s"] = {"server": round(server_cpu, 1), "browser": round(browser_cpu, 1),
+                        "wall": round(seconds, 1), "cores": os.cpu_count()}
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -115,7 +115,9 @@ def _check_int(arg: str, value: object, low: int, high: int) -> int:
     return int(value)
 
 
-def load_image(name: str, size: int = 64, num_classes: int | None = None, seed: int = 0) -> SegmentationImage:
+def load_image(
+    name: str, size: int = 64, num_classes: int | None = None, seed: int = 0, density: float = 0.35
+) -> SegmentationImage:
     """The image ``name`` at ``size × size`` with ``num_classes`` classes (default per image).
 
     Args:
@@ -123,6 +125,8 @@ def load_image(name: str, size: int = 64, num_classes: int | None = None, seed: 
         size: side in pixels, 16 to 128.
         num_classes: C; must lie in ``class_range(name)``, e.g. ``horse`` has only 2.
         seed: seed of the noise and of the generated shapes (ignored by ``camera``, ``coins``).
+        density: share of the pixels covered by ``blobs`` (``binary_blobs``' volume fraction),
+            0.05 to 0.95; ignored by the other images.
 
     Raises:
         ValueError: unknown name, size out of range, more classes than the image has.
@@ -138,11 +142,16 @@ def load_image(name: str, size: int = 64, num_classes: int | None = None, seed: 
             f"`num_classes` for image {name!r} must be in [{low}, {high}], got {num_classes}"
         )
     seed = _check_int("seed", seed, 0, 2**31 - 1)
-    return _load_cached(name, size, num_classes, seed)
+    if isinstance(density, bool) or not isinstance(density, int | float):
+        raise TypeError(f"`density` must be a float, got {type(density).__name__}")
+    if not 0.05 <= density <= 0.95:
+        raise ValueError(f"`density` must be in [0.05, 0.95], got {density}")
+    density = float(density) if name == "blobs" else 0.35
+    return _load_cached(name, size, num_classes, seed, density)
 
 
 @lru_cache(maxsize=64)
-def _load_cached(name: str, size: int, num_classes: int, seed: int) -> SegmentationImage:
+def _load_cached(name: str, size: int, num_classes: int, seed: int, density: float) -> SegmentationImage:
     builders = {
         "horse": _horse,
         "coins": _coins,
@@ -150,12 +159,15 @@ def _load_cached(name: str, size: int, num_classes: int, seed: int) -> Segmentat
         "blobs": _blobs,
         "rare_object": _rare_object,
     }
-    image, mask, names = builders[name](size, num_classes, seed)
+    image, mask, names = builders[name](size, num_classes, seed, density)
     image = np.clip(image, 0.0, 1.0).astype(np.float32)
     image.setflags(write=False)
     mask = mask.astype(np.int64)
     mask.setflags(write=False)
     return SegmentationImage(name, image, mask, tuple(names))
+
+
+_Built = tuple[np.ndarray, np.ndarray, list[str]]  # image, mask, class names
 
 
 def _resize_pair(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -174,7 +186,7 @@ def _noisy(image: np.ndarray, sigma_blur: float, noise: float, seed: int) -> np.
     return smooth + noise * rng.standard_normal(image.shape)
 
 
-def _horse(size: int, _classes: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _horse(size: int, _classes: int, seed: int, _density: float) -> _Built:
     from skimage import data
 
     horse = ~data.horse()  # True on the horse
@@ -182,7 +194,7 @@ def _horse(size: int, _classes: int, seed: int) -> tuple[np.ndarray, np.ndarray,
     return _noisy(0.2 + 0.6 * image, 1.0, 0.12, seed), mask, ["background", "horse"]
 
 
-def _coins(size: int, num_classes: int, _seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _coins(size: int, num_classes: int, _seed: int, _density: float) -> _Built:
     from skimage import data, filters, measure, morphology
 
     coins = data.coins().astype(np.float64) / 255.0
@@ -206,7 +218,7 @@ def _coins(size: int, num_classes: int, _seed: int) -> tuple[np.ndarray, np.ndar
     return image, labels, names
 
 
-def _camera(size: int, num_classes: int, _seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _camera(size: int, num_classes: int, _seed: int, _density: float) -> _Built:
     from skimage import data, filters
 
     camera = data.camera().astype(np.float64) / 255.0
@@ -219,15 +231,15 @@ def _camera(size: int, num_classes: int, _seed: int) -> tuple[np.ndarray, np.nda
     return small, mask, names
 
 
-def _blobs(size: int, _classes: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _blobs(size: int, _classes: int, seed: int, density: float) -> _Built:
     from skimage import data
 
-    blobs = data.binary_blobs(length=size, blob_size_fraction=0.15, volume_fraction=0.35, rng=seed)
+    blobs = data.binary_blobs(length=size, blob_size_fraction=0.15, volume_fraction=density, rng=seed)
     mask = blobs.astype(np.int64)
     return _noisy(0.25 + 0.5 * blobs, 0.8, 0.15, seed), mask, ["background", "blob"]
 
 
-def _rare_object(size: int, num_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _rare_object(size: int, num_classes: int, seed: int, _density: float) -> _Built:
     """Background, a large disk (class 1), tiny squares (class 2, rare), a thin bar (class 3)."""
     rng = np.random.default_rng(seed)
     rows, cols = np.mgrid[0:size, 0:size] / size

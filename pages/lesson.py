@@ -141,7 +141,7 @@ def _step_view(lesson: lessons.Lesson, index: int) -> None:
     if not projector:
         with st.expander("Link to this step, for the class", icon=":material/link:"):
             st.code(presentation.view_url({"lesson": lesson.name, "step": index + 1}), language=None)
-            st.caption(f"The page's view alone: `{lessons.step_url(step) or '/'}`")
+            st.caption("Everyone who opens it lands on this step; the copy button is on the right.")
 
 
 # ------------------------------------------------------------------------------------------ page

@@ -15,8 +15,15 @@ import state
 import streamlit as st
 import training_state
 import widgets
-from training_figures import class_iou_table, mask_overlay, training_curves_figure, upscale
+from training_figures import (
+    class_iou_table,
+    gradient_maps_figure,
+    mask_overlay,
+    training_curves_figure,
+    upscale,
+)
 
+from lovasz_core.gradients import boundary_mask, logit_gradient
 from lovasz_core.images import class_range, load_image
 from lovasz_core.models import MODEL_NAMES
 from lovasz_core.registry import LOSSES
@@ -25,7 +32,8 @@ from lovasz_core.training import MODES, OPTIMIZERS, TrainingConfig, TrainingRun,
 PAGE = "live_training"
 TITLES = {key: LOSSES[key].label for key in LOSSES}
 TICK_SECONDS = 0.2  # the fragment's refresh period (≥ 4 refreshes per second)
-TRAIN_SHARE = 0.4  # share of the observed refresh period spent training; k adapts to it
+TRAIN_BUDGET = 0.06  # seconds of training per refresh (k adapts to it): ≥ 4 refreshes/s come first
+SLOW_REFRESH = 0.5  # seconds between redraws of the curves and the table while training
 MAX_SAVED = 6
 DEFAULT_LOSSES = ["cross_entropy", "lovasz_softmax", "ce_lovasz"]
 SS = st.session_state
@@ -69,7 +77,8 @@ def _save(run: TrainingRun | None) -> None:
     if run is None or not run.records or any(entry["run"] is run for entry in SS.lt_saved):
         return
     cfg = run.config
-    name = (f"#{len(SS.lt_saved) + 1} {cfg.image} · {MODES[cfg.mode].lower()} · {cfg.optimizer} "
+    SS.lt_counter = SS.get("lt_counter", 0) + 1
+    name = (f"#{SS.lt_counter} {cfg.image} · {MODES[cfg.mode].lower()} · {cfg.optimizer} "
             f"lr {cfg.lr:g} · {run.steps_done} steps")
     SS.lt_saved = [*SS.lt_saved, {"name": name, "run": run}][-MAX_SAVED:]
 
@@ -163,6 +172,28 @@ def _refresh_rate() -> float | None:
     return (len(ticks) - 1) / max(ticks[-1] - ticks[0], 1e-9)
 
 
+def _curves_and_table(run: TrainingRun, latest: pd.DataFrame) -> tuple[object, pd.DataFrame | None]:
+    """The curves figure and the IoU table, rebuilt at most every ``SLOW_REFRESH`` s while training.
+
+    Re-sending an unchanged figure costs the browser nothing, so the heavy plotly redraw happens
+    about twice a second while the step counter and the masks refresh every tick.
+    """
+    cached = SS.get("lt_slow_cache")
+    now = time.perf_counter()
+    fresh = (cached is not None and cached["run"] is run and SS.lt_running
+             and now - cached["time"] < SLOW_REFRESH)
+    if fresh:
+        return cached["figure"], cached["table"]
+    past = [(entry["name"].split(" ")[0], records_frame(entry["run"])) for entry in SS.lt_saved
+            if entry["name"] in SS.get("lt_overlay", [])]
+    warmup = run.config.warmup_steps if run.config.mode == "finetune" else None
+    rare_name = run.class_names[rarest_class(run)]
+    figure = training_curves_figure(latest, TITLES, None, warmup, past, rare_class=rare_name)
+    table = _formatted(_latest_table(run)) if run.records else None
+    SS.lt_slow_cache = {"run": run, "time": now, "figure": figure, "table": table}
+    return figure, table
+
+
 def _live_view() -> None:
     """One tick: advance the run (if running), then draw progress, masks, curves and the table."""
     tick_began = time.perf_counter()
@@ -176,9 +207,7 @@ def _live_view() -> None:
         run.step(SS.lt_k)
         spent = time.perf_counter() - began
         SS.lt_train_ms = 1000 * spent
-        period = 1.0 / (_refresh_rate() or 1.0 / TICK_SECONDS)
-        budget = min(max(TRAIN_SHARE * period, 0.05), 0.25)  # a slow browser gets more steps per refresh
-        SS.lt_k = max(1, min(64, round(SS.lt_k * budget / max(spent, 1e-4))))
+        SS.lt_k = max(1, min(64, round(SS.lt_k * TRAIN_BUDGET / max(spent, 1e-4))))
         SS.lt_ticks.append(time.perf_counter())
         SS.lt_wall.append((time.perf_counter(), run.steps_done))
     if SS.lt_running and run.finished:
@@ -216,19 +245,15 @@ def _live_view() -> None:
         caption = "Ground truth" if key == "truth" else f"{TITLES[key]} · mIoU {score:.2f}"
         cell.image(upscale(mask_overlay(run.sample.image, mask)), caption=caption, width="stretch")
 
-    past = [(entry["name"].split(" ")[0], records_frame(entry["run"])) for entry in SS.lt_saved
-            if entry["name"] in SS.get("lt_overlay", [])]
-    warmup = cfg.warmup_steps if cfg.mode == "finetune" else None
-    rare_name = run.class_names[rarest_class(run)]
-    st.plotly_chart(training_curves_figure(latest, TITLES, None, warmup, past, rare_class=rare_name),
-                    key="lt_curves_chart", config={"displayModeBar": False})
+    figure, table = _curves_and_table(run, latest)
+    st.plotly_chart(figure, key="lt_curves_chart", config={"displayModeBar": False})
     st.caption(_hint(run))
-    if run.records:
-        st.table(_formatted(_latest_table(run)))
+    if table is not None:
+        st.table(table)
     if SS.get("lt_last_tick_ms"):
         st.caption(f"Previous refresh on the server: {SS.lt_last_tick_ms:.0f} ms, of which training "
                    f"{SS.lt_last_train_ms:.0f} ms; {SS.lt_k} steps per refresh next "
-                   "(adapted so that training takes about 40% of the time between refreshes).")
+                   f"(adapted to about {1000 * TRAIN_BUDGET:.0f} ms of training per refresh).")
     SS.lt_last_tick_ms = 1000 * (time.perf_counter() - tick_began)
     SS.lt_last_train_ms = SS.get("lt_train_ms", 0.0)
 
@@ -249,7 +274,8 @@ with st.sidebar:
     size = widgets.control(PAGE, "size")
     classes = widgets.control(PAGE, "classes", lo=low, hi=high)
     model = widgets.control(PAGE, "model", help=" · ".join(f"{k}: {v}" for k, v in MODEL_NAMES.items()))
-    losses = st.multiselect("Losses to compare", list(LOSSES), default=DEFAULT_LOSSES,
+    losses = st.multiselect("Losses to compare", list(LOSSES),
+                            default=None if "lt_losses" in SS else DEFAULT_LOSSES,
                             format_func=lambda k: TITLES[k], key="lt_losses", bind="query-params",
                             help="\n\n".join(f"**{s.label}**: {s.summary}" for s in LOSSES.values()))
     mode = widgets.control(PAGE, "mode", help="; ".join(f"{k}: {v}" for k, v in MODES.items()))
@@ -305,7 +331,7 @@ if run is not None:
         f"({', '.join(run.class_names)}), {MODEL_NAMES[cfg.model]}, {OPTIMIZERS[cfg.optimizer]} "
         f"lr {cfg.lr:g}, seed {cfg.seed}, {MODES[cfg.mode].lower()}"
         + (f" ({cfg.warmup_steps} CE steps, then each lane's loss)" if cfg.mode == "finetune" else "")
-        + f", {cfg.device}. Training runs while this page is open; switching pages pauses it."
+        + f", {cfg.device}. Training runs while this page is open and goes on when you come back."
     )
 elif sample is not None:
     fractions = ", ".join(f"{n} {100 * f:.1f}%" for n, f in zip(sample.class_names,
@@ -314,6 +340,57 @@ elif sample is not None:
 
 live = st.fragment(_live_view, run_every=TICK_SECONDS if SS.lt_running else None)
 live()
+
+
+def _replay(run: TrainingRun) -> None:
+    """Scrub through the masks kept every ``snapshot_every`` steps (shown when not training)."""
+    kept = {key: dict(run.snapshots(key)) for key in run.lanes}
+    steps = sorted({step for lane in kept.values() for step in lane})
+    if len(steps) < 2:
+        return
+    st.subheader("Replay: how each loss's prediction evolved")
+    at = st.select_slider("Step", steps, value=steps[-1], key="lt_replay",
+                          help=f"A mask is kept every {run.config.snapshot_every} steps.")
+    cells = st.columns(len(kept) + 1)
+    cells[0].image(upscale(mask_overlay(run.sample.image, run.sample.mask)), caption="Ground truth",
+                   width="stretch")
+    for cell, (key, lane) in zip(cells[1:], kept.items(), strict=True):
+        if at in lane:
+            overlay = upscale(mask_overlay(run.sample.image, lane[at]))
+            cell.image(overlay, caption=f"{TITLES[key]} · step {at}", width="stretch")
+        else:
+            cell.caption(f"{TITLES[key]}: no mask at step {at} (the lane stopped earlier)")
+
+
+def _gradients_now(run: TrainingRun) -> None:
+    """∂L/∂z of CE and Lovász-Softmax at one lane's current prediction: where each would push now."""
+    st.subheader("Where each loss would push now")
+    cells = st.columns(2)
+    lane = cells[0].selectbox("Prediction of the lane", list(run.lanes), format_func=lambda k: TITLES[k],
+                              key="lt_grad_lane")
+    target = cells[1].selectbox("Logit of class", list(range(run.num_classes)), index=rarest_class(run),
+                                format_func=lambda c: run.class_names[c], key="lt_grad_class")
+    logits = run.predicted_logits(lane)
+    if not bool(logits.isfinite().all()):
+        st.warning(f"{TITLES[lane]} diverged: its logits are NaN/inf, so it has no gradient to show.")
+        return
+    labels = run.sample.label_tensor()
+    keys = ("cross_entropy", "lovasz_softmax")
+    maps = {key: logit_gradient(key, logits, labels)[1][0, target].numpy() for key in keys}
+    st.plotly_chart(gradient_maps_figure(maps, TITLES, boundary=boundary_mask(run.sample.mask)),
+                    key="lt_grad_chart", config={"displayModeBar": False})
+    st.caption(
+        f"At step {run.steps_done}, on one colour scale (blue raises the logit of "
+        f"*{run.class_names[target]}*, red lowers it). Cross-entropy still pushes every pixel a little; "
+        "Lovász-Softmax concentrates on the pixels that still cost IoU — often the boundary and the "
+        "rare class. See the page *Gradients: Lovász vs cross-entropy* for the full story."
+    )
+
+
+if run is not None and not SS.lt_running:
+    _replay(run)
+    if run.records:
+        _gradients_now(run)
 
 with st.expander("Why does Lovász alone train worse from scratch, and CE + Lovász best?", expanded=False):
     st.markdown(

@@ -21,6 +21,7 @@ from lovasz_core.predictions import PredictionSpec, hinge_errors, softmax_errors
 PAGE = "sorting_errors"
 PLAYING = "_se_playing"
 SELECTED = "_se_selected"
+PANELS_GENERATION = "_se_panels_generation"
 K_KEY = state.key(PAGE, "k")
 
 
@@ -51,6 +52,7 @@ def compute(
     union = int((fg | predicted_c).sum())
     iou_threshold = float((fg & predicted_c).sum()) / union if union else float("nan")
     binary = wrong.to(torch.float64)
+    both = {"softmax": softmax_errors(probas[cls], fg), "hinge": hinge_errors(logits, cls, fg)}
     loss_all = lovasz_softmax(probas[None], truth[None], classes="all")
     loss_present = lovasz_softmax(probas[None], truth[None], classes="present")
     return {
@@ -76,6 +78,10 @@ def compute(
         "binary_delta": float(jaccard_loss_of_set(wrong, fg)),
         "num_fg": int(fg.sum()),
         "max_error": float(errors.max()),
+        "softmax_errors": both["softmax"].numpy().astype(np.float64),
+        "hinge_errors": both["hinge"].numpy().astype(np.float64),
+        "softmax_loss": float(lovasz_extension(both["softmax"].to(torch.float64), fg)),
+        "hinge_loss": float(lovasz_extension(both["hinge"].to(torch.float64), fg)),
         "loss_all": float(loss_all),
         "loss_present": float(loss_present),
         "num_classes": num_classes,
@@ -107,6 +113,8 @@ def _points(chart_key: str) -> list[dict]:
 
 
 def _on_pixel_click(chart_key: str, width: int) -> None:
+    """A click on a pixel of any map selects it (and resets the charts' own selection state)."""
+    st.session_state[PANELS_GENERATION] = st.session_state.get(PANELS_GENERATION, 0) + 1
     for point in _points(chart_key):
         index = point.get("customdata")
         if isinstance(index, list):
@@ -119,8 +127,15 @@ def _on_pixel_click(chart_key: str, width: int) -> None:
 
 
 def _on_rank_click(chart_key: str, order: np.ndarray) -> None:
+    """A click on a bar (its transparent marker) moves k there and selects that pixel.
+
+    The chart then gets a new key, so that plotly does not keep the clicked point selected and
+    dim every other bar.
+    """
+    st.session_state[PANELS_GENERATION] = st.session_state.get(PANELS_GENERATION, 0) + 1
     for point in _points(chart_key):
-        rank = point.get("x")
+        custom = point.get("customdata")
+        rank = custom[0] if isinstance(custom, list) and custom else point.get("x")
         if rank is not None and 1 <= round(rank) <= len(order):
             rank = round(rank)
             st.session_state[K_KEY] = rank
@@ -148,8 +163,19 @@ def pixel_hover(data: dict[str, Any]) -> list[str]:
 
 
 def step_controls(total: int) -> int:
-    """The step slider and ◀ ▶ buttons; returns k."""
-    left, right = st.columns([5, 2], vertical_alignment="bottom")
+    """Play/Pause, the step slider and ⏮ ◀ ▶ ⏭ buttons on one row; returns k."""
+    play, left, right = st.columns([1.1, 5, 2], vertical_alignment="bottom")
+    playing = bool(st.session_state.get(PLAYING, False))
+    if play.button(
+        "Pause" if playing else "Play",
+        icon=":material/pause:" if playing else ":material/play_arrow:",
+        key="_se_play",
+        type="primary",
+        width="stretch",
+        help="Walk k through the sort order, one pixel every 0.8 s.",
+    ):
+        _toggle_play()
+        st.rerun()  # the whole page: the fragment's timer is set there
     with right:
         b1, b2, b3, b4 = st.columns(4)
         b1.button(
@@ -191,7 +217,11 @@ def step_controls(total: int) -> int:
     with left:
         return int(
             widgets.control(
-                PAGE, "k", hi=total, help="The prefix {π1, …, πk}: the k pixels with the largest errors."
+                PAGE,
+                "k",
+                hi=total,
+                help="The prefix {π1, …, πk}: the k pixels with the largest errors. Play, the buttons, and "
+                "clicks on bars or pixels move it too.",
             )
         )
 
@@ -231,14 +261,14 @@ def linked_views(data: dict[str, Any]) -> None:
     hover = pixel_hover(data)
     maps = st.columns(4)
     specs = (
-        ("fg", data["fg"].astype(float), "Ground truth (c in vermillion)"),
+        ("fg", data["fg"].astype(float), "Ground truth of c"),
         ("errors", data["errors"], "Errors m"),
         ("weights", data["weights"], "Jaccard gradients g"),
         ("contributions", data["errors"] * data["weights"], "Contributions m·g"),
     )
     for column, (kind, values, title) in zip(maps, specs, strict=True):
-        chart_key = f"_se_map_{kind}"
-        fig = figures.pixel_map_figure(values, kind, data["fg"], prefix, selected, title, hover)
+        chart_key = f"_se_map_{kind}_{st.session_state.get(PANELS_GENERATION, 0)}"
+        fig = figures.pixel_map_figure(values, kind, data["fg"], prefix, selected, title, hover, height=270)
         column.plotly_chart(
             fig,
             key=chart_key,
@@ -248,8 +278,8 @@ def linked_views(data: dict[str, Any]) -> None:
         )
     captions = st.columns(4)
     captions[0].caption(
-        "Black outline: the k pixels with the largest errors; dotted: the class's ground truth. "
-        "Click any pixel for its numbers."
+        "Vermillion: class c. Black outline: the k pixels with the largest errors; dotted: the "
+        "class's ground truth. Click any pixel for its numbers."
     )
     captions[1].caption("Largest where the prediction is confidently wrong: these come first in the sort.")
     captions[2].caption(
@@ -272,10 +302,11 @@ def linked_views(data: dict[str, Any]) -> None:
         threshold=data["threshold"],
         height=760,
     )
+    panels_key = f"_se_panels_{st.session_state.get(PANELS_GENERATION, 0)}"
     st.plotly_chart(
         panels,
-        key="_se_panels",
-        on_select=lambda: _on_rank_click("_se_panels", data["order"]),
+        key=panels_key,
+        on_select=lambda: _on_rank_click(panels_key, data["order"]),
         selection_mode="points",
         config={"displayModeBar": False},
     )
@@ -372,7 +403,23 @@ def facts(data: dict[str, Any], params: state.SortingParams) -> None:
             "mistakes, so the first ranks dominate; softmax errors saturate at 1. The threshold "
             "between right and wrong is m = 0.5 for softmax, m = 1 for hinge (s·y* = 0)."
         )
-        st.metric("Errors in use", params.errors, help="threshold " + f"{threshold:g}")
+        left, right = st.columns([3, 2])
+        with left:
+            fig = figures.error_comparison_figure(data["softmax_errors"], data["hinge_errors"], data["fg"])
+            st.plotly_chart(fig, config={"displayModeBar": False}, key="_se_hinge_vs_softmax")
+            st.caption(
+                "One dot per pixel. Dots on the floor (hinge = 0) are classified with a margin: hinge "
+                "ignores them. Right of the dashed line (softmax m > 0.5) the pixel is wrong; above m = 1 "
+                "hinge agrees, and the more confident the mistake, the higher it climbs."
+            )
+        with right:
+            st.metric("Errors in use", params.errors, help="threshold " + f"{threshold:g}")
+            st.metric("Lovász extension, softmax errors", f"{data['softmax_loss']:.4f}")
+            st.metric(
+                "Lovász extension, hinge errors",
+                f"{data['hinge_loss']:.4f}",
+                help="The per-class term of lovasz_hinge (binary case: s = z₁ − z₀).",
+            )
 
 
 def main() -> None:
@@ -410,19 +457,6 @@ def main() -> None:
         )
 
     playing = bool(st.session_state.get(PLAYING, False))
-    top = st.columns([1, 6], vertical_alignment="center")
-    top[0].button(
-        "Pause" if playing else "Play",
-        icon=":material/pause:" if playing else ":material/play_arrow:",
-        on_click=_toggle_play,
-        key="_se_play",
-        type="primary",
-        width="stretch",
-    )
-    top[1].caption(
-        "Play walks k through the sort order, one pixel every 0.8 s; the slider, buttons, and "
-        "clicks on bars or pixels move it by hand."
-    )
     st.fragment(linked_views, run_every=0.8 if playing else None)(data)
     facts(data, state.current(PAGE))
     st.success(

@@ -153,3 +153,14 @@ def test_section_figure():
     t = np.linspace(0, 1, 3)
     fig = figures.section_figure(t, [("a", t, "#000000"), ("b", 1 - t, "#111111")], "s")
     assert _names(fig) == ["a", "b"] and fig.data[1].line.color == "#111111"
+
+
+def test_error_comparison_splits_by_class_and_marks_thresholds():
+    softmax = np.array([[0.1, 0.7], [0.4, 0.9]])
+    hinge = np.array([[0.0, 1.5], [0.8, 3.0]])
+    fg = np.array([[True, False], [True, False]])
+    fig = figures.error_comparison_figure(softmax, hinge, fg)
+    assert _names(fig) == ["class c", "not c"]
+    assert list(fig.data[0].x) == [0.1, 0.4] and list(fig.data[1].y) == [1.5, 3.0]
+    assert fig.data[0].marker.color == FOREGROUND_COLOR
+    assert sorted((s.x0, s.y0) for s in fig.layout.shapes)[0][0] in (0, 0.5)

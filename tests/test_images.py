@@ -71,3 +71,12 @@ def test_seed_changes_generated_images_only_through_the_seed():
 def test_validation(kwargs, error, text):
     with pytest.raises(error, match=text):
         load_image(**kwargs)
+
+
+def test_blob_density():
+    sparse = load_image("blobs", 64, density=0.1).class_fractions()[1]
+    dense = load_image("blobs", 64, density=0.7).class_fractions()[1]
+    assert sparse < 0.25 < 0.5 < dense
+    assert load_image("horse", 32, density=0.9) is load_image("horse", 32), "ignored elsewhere"
+    with pytest.raises(ValueError, match="`density`"):
+        load_image("blobs", 32, density=1.5)

@@ -75,14 +75,24 @@ def test_good_file_parses_every_part():
     assert (second.page, second.preset, second.params, second.question) == ("geometry", None, (), "")
 
 
-def test_step_query_applies_preset_then_params():
+def test_step_query_sets_every_field_of_the_preset_then_the_params():
     first = check(GOOD).steps[0]
-    preset = state.to_query("sorting_errors", state.PAGES["sorting_errors"].presets["Absent class"])
+    preset = state.PAGES["sorting_errors"].presets["Absent class"]
     query = lessons.step_query(first)
-    assert query == {**preset, "se_k": "2", "se_errors": "hinge"}
-    assert lessons.step_url(first).startswith("sorting_errors?")
-    home = parse("# T\n\n## H\npage: home\n").steps[0]
-    assert lessons.step_url(home) == ""
+    assert set(query) == {state.key("sorting_errors", name) for name in state.specs(type(preset))}
+    assert query["se_absent"] == "true" and query["se_k"] == "2" and query["se_errors"] == "hinge"
+    params, problems = state.from_query("sorting_errors", query)
+    assert problems == []
+    assert params == type(preset)(**{**vars(preset), "k": 2, "errors": "hinge"})
+    assert lessons.step_url(first).startswith("sorting_errors?se_scene=")
+
+
+def test_a_step_without_preset_starts_from_the_page_defaults():
+    step = parse("# T\n\n## G\npage: geometry\nparams: geo_m1=0.2\n").steps[0]
+    params, problems = state.from_query("geometry", lessons.step_query(step))
+    assert problems == [] and params == state.PAGES["geometry"].cls(m1=0.2)
+    lesson_step = parse("# T\n\n## L\npage: lesson\n").steps[0]
+    assert lessons.step_query(lesson_step) == {} and lessons.step_url(lesson_step) == "lesson"
 
 
 # ---------------------------------------------------------------------------- malformed files
@@ -213,3 +223,11 @@ def test_built_in_lesson_pages_exist_and_links_parse():
 def test_built_in_lesson_answers_the_questions_people_ask(must_say):
     answers = "\n".join(s.answer for s in BUILT_IN.steps)
     assert must_say in answers
+
+
+def test_the_example_in_the_lessons_readme_is_a_valid_lesson():
+    readme = (lessons.LESSONS_DIR / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```markdown\n", 1)[1].split("\n```\n", 1)[0]
+    lesson = check(example)
+    assert [s.page for s in lesson.steps] == ["sorting_errors", "geometry"]
+    assert lesson.steps[0].question and lesson.steps[0].answer and lesson.steps[0].notes

@@ -46,3 +46,12 @@ def test_figure_tables_of_an_empty_figure():
 def test_projector_heights_are_larger():
     assert scaled_height(400, False) == 400
     assert scaled_height(400, True) > 400
+
+
+def test_projector_figure_is_a_taller_copy_with_larger_text():
+    from presentation import projector_figure
+
+    fig = go.Figure(go.Bar(x=[1], y=[2]), layout={"height": 300})
+    big = projector_figure(fig)
+    assert big.layout.height > 300 and big.layout.font.size > 12
+    assert fig.layout.height == 300 and fig.layout.font.size is None  # the original is untouched

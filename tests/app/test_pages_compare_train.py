@@ -127,6 +127,7 @@ def test_switching_pages_keeps_the_run():
     assert_no_exception(at)
     assert at.session_state["lt_run"] is run and run.steps_done >= steps
     assert at.session_state["lt_size"] == 32, "the widgets are refilled from the kept run"
+    assert not at.warning, [w.value for w in at.warning]
 
 
 def test_invalid_settings_disable_start():
@@ -154,6 +155,9 @@ def test_diverging_run_says_why():
     at.run()
     assert_no_exception(at)
     assert "diverged" in texts(at, "error") and "learning rate" in texts(at, "error")
+    at.selectbox(key="lt_grad_lane").set_value("cross_entropy").run()
+    assert_no_exception(at)
+    assert "no gradient to show" in texts(at, "warning")
 
 
 def test_a_finished_run_can_be_overlaid():
@@ -181,3 +185,25 @@ def test_presets_run(preset):
     at.button(key="lt_start").click().run()
     assert_no_exception(at)
     assert at.session_state["lt_run"].steps_done > 0
+
+
+def test_replay_of_a_paused_run():
+    at = run_page("live_training.py", {"lt_size": "16", "lt_model": "free_logits", "lt_steps": "2000"})
+    at.button(key="lt_start").click().run()
+    for _ in range(20):
+        if at.session_state["lt_run"].steps_done >= 21:
+            break
+        at.run()
+    at.button(key="lt_pause").click().run()
+    assert_no_exception(at)
+    slider = at.select_slider(key="lt_replay")
+    done = at.session_state["lt_run"].steps_done
+    assert slider.options == [str(s) for s in range(0, done, 10)]
+    assert slider.value == int(slider.options[-1])
+    slider.set_value(0).run()
+    assert_no_exception(at)
+    assert at.select_slider(key="lt_replay").value == 0
+    captions = [str(img.proto) for img in at.get("image")]
+    assert any("Lovász-Softmax · step 0" in c for c in captions)
+    grads = plotly_specs(at)[-1]
+    assert [a["text"] for a in grads["layout"]["annotations"]] == ["Cross-entropy", "Lovász-Softmax"]

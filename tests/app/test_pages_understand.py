@@ -71,7 +71,7 @@ def test_iou_default_numbers_match_the_core():
     assert metric(at, "Mean IoU") == f"{float(ious.mean()):.3f}"
     intersection = int(((labels == 1) & (logits.argmax(0) == 1)).sum())
     assert metric(at, "Intersection") == str(intersection)
-    assert len(plotly_specs(at)) == 5
+    assert len(plotly_specs(at)) == 5  # truth, prediction, overlay, IoU bars, staircase
 
 
 def test_iou_perfect_prediction_preset():
@@ -143,7 +143,7 @@ def test_iou_class_index_is_clamped_to_the_number_of_classes():
 def test_sorting_default_shows_the_facts():
     at = run_page("sorting_errors.py")
     assert_no_exception(at)
-    assert len(plotly_specs(at)) == 5
+    assert len(plotly_specs(at)) == 6  # 4 maps, the rank panels, hinge vs softmax
     assert metric(at, "Σ_{i ≤ k*} g_i") == metric(at, "1 − IoU (thresholded)")
     assert metric(at, "Lovász extension at m̂") == metric(at, "Δ_J(M)")
     k = at.slider(key="se_k").value
@@ -176,6 +176,15 @@ def test_sorting_step_buttons_and_k_bounds():
     at.button(key="_se_first").click().run()
     assert at.slider(key="se_k").value == 0
     assert_no_exception(at)
+
+
+def test_sorting_play_button_toggles():
+    at = run_page("sorting_errors.py")
+    at.button(key="_se_play").click().run()
+    assert_no_exception(at)
+    assert at.button(key="_se_play").label == "Pause"
+    at.button(key="_se_play").click().run()
+    assert at.button(key="_se_play").label == "Play"
 
 
 def test_sorting_jump_to_k_star():
@@ -217,6 +226,13 @@ def test_sorting_edge_parameters_do_not_raise(query):
     at = run_page("sorting_errors.py", query)
     assert_no_exception(at)
     assert not at.error
+
+
+def test_sorting_hinge_and_softmax_losses_are_both_shown():
+    at = run_page("sorting_errors.py", {"se_errors": "hinge"})
+    assert metric(at, "Lovász extension, hinge errors") == metric(at, "Lovász loss")
+    at.radio(key="se_errors").set_value("softmax").run()
+    assert metric(at, "Lovász extension, softmax errors") == metric(at, "Lovász loss")
 
 
 def test_sorting_one_pixel_image_warns():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import assert_no_exception_box, open_page, wait_idle
 
@@ -50,3 +51,17 @@ def test_step_link_opens_the_page_with_its_preset(page, app_url, screenshot_dir)
     wait_idle(page)
     page.wait_for_url(re.compile(r"step=6"))
     assert page.get_by_role("heading", name="6. An absent class costs exactly its largest error").count() == 1
+
+
+def test_step_link_overrides_what_the_student_changed_before(page, app_url):
+    open_page(page, app_url, "sorting_errors", "se_k=30&se_noise=2.0")
+    open_page(page, app_url, "lesson", "lesson=lovasz_in_45_minutes&step=4")
+    page.get_by_role("link", name=re.compile("Open Sorting errors")).click()
+    page.wait_for_url(re.compile(r"/sorting_errors"))
+    wait_idle(page)
+    def slider(label: str):
+        return page.locator(f'[data-testid="stSlider"] input[type="range"][aria-label="{label}"]')
+
+    # the Default preset's values, not the student's earlier 30 and 2.0
+    expect(slider("Step k: the k largest errors")).to_have_value("12")
+    expect(slider("Logit noise σ")).to_have_value("0.6")

@@ -131,3 +131,21 @@ def test_sorting_errors_play_walks_k(page, app_url):
     page.get_by_role("button", name="Pause").click()
     wait_idle(page)
     assert_no_exception_box(page)
+
+
+def test_sorting_errors_click_a_bar_moves_k(page, app_url):
+    open_page(page, app_url, "sorting_errors", "se_k=30")
+    _wait_plots(page, 5)
+    panels = page.locator(PLOT).nth(4)
+    panels.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    top = panels.locator(".nsewdrag").first.bounding_box()  # panel ①: sorted errors
+    assert top is not None
+    # Anywhere in a rank's column selects it (hovermode "x"): click low in the first ranks.
+    x, y = top["x"] + 0.05 * top["width"], top["y"] + top["height"] - 4
+    page.mouse.move(x, y, steps=4)
+    page.mouse.click(x, y)
+    wait_idle(page)
+    page.wait_for_function("/se_k=[1-5](&|$)/.test(window.location.search)", timeout=20_000)
+    page.get_by_text("Selected pixel").first.wait_for(timeout=20_000)
+    assert_no_exception_box(page)
