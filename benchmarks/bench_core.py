@@ -135,9 +135,11 @@ def run(device: torch.device, repeats: int, include_loop: bool = True) -> list[d
 
 def report(rows: list[dict]) -> str:
     lines = [
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}",
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}",
         f"{'config':<16}{'ours ms':>9}{'kornia ms':>11}{'loop ms':>9}{'sort ms':>9}"
-        f"{'kornia/ours':>13}{'loop/ours':>11}{'ours/sort':>11}{'mem ours MB':>13}{'mem k MB':>10}{'mem ratio':>11}",
+        f"{'kornia/ours':>13}{'loop/ours':>11}{'ours/sort':>11}"
+        f"{'mem ours MB':>13}{'mem k MB':>10}{'mem ratio':>11}",
     ]
     for r in rows:
         kornia_ms, loop_ms = r.get("kornia_ms", float("nan")), r.get("loop_ms", float("nan"))

@@ -2,23 +2,30 @@
 
 Starts one ``streamlit run app/main.py`` on a free loopback port (127.0.0.1 only), opens
 ``--users`` browser contexts (default 20) on **one** headless Chromium, and has each of them,
-concurrently, visit every page through the sidebar and change one control there. Reports:
+concurrently, visit every page through the sidebar and change one control there (a slider; on
+the Lesson page, Next). Reports:
 
 - how many users got through every page without an exception box or a timeout;
 - p50/p95/max **time to settle**: from a click (a page in the sidebar, a control) until the app
   is idle again (``[data-testid="stApp"][data-test-script-state="notRunning"]``), measured in
   the browser with a MutationObserver so that fast reruns are not missed;
-- exception boxes and timeouts, per page;
-- the server's resident memory (RSS, from /proc) at start, peak and end.
+- exception boxes and timeouts;
+- the server's resident memory (RSS, from /proc) at start, peak and end, and the CPU time used
+  by the server and by the browser during the test.
+
+Students' browsers normally run on their own laptops; here all of them share the test machine's
+CPU with the server, and drawing plotly charts (WebGL in software, without a GPU) costs far more
+CPU than the server spends. ``--light-client`` keeps the browsers from loading plotly's code
+(the server still builds and sends every figure, the rest of the page is drawn), which measures
+the server rather than the browsers. ``--train-s S`` also presses Start on the live-training
+page, trains S seconds (or waits in the classroom queue) and stops.
 
 Bounded: ``--users`` ≤ 60, every wait ≤ ``--wait-s``, the whole run ≤ ``--max-s``; it stops the
 server and the browser by itself. Not a unit test::
 
     .venv/bin/python benchmarks/load_test.py --users 20
-    .venv/bin/python benchmarks/load_test.py --users 5 --pages lesson,geometry --json /tmp/load.json
-
-On a small machine the browser shares the CPU with the server: the numbers are an upper bound
-for what students on their own laptops would see.
+    .venv/bin/python benchmarks/load_test.py --users 20 --light-client --json /tmp/load.json
+    .venv/bin/python benchmarks/load_test.py --users 5 --pages lesson,geometry
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -67,11 +75,12 @@ OBSERVER = """
   record();
 }
 """
-# Settled: the script ran after t0 and is idle again. A rerun so fast that the browser never
-# showed "running" counts as settled at the last change of the page, once it has been quiet
-# for 0.5 s (and at least 1.5 s have passed, to give a slow rerun the time to start).
+# Settled: the script ran after t0 and is idle again (and, after a click in the sidebar, the
+# browser is on the new page). A rerun so fast that the browser never showed "running" counts as
+# settled at the last change of the page, once it has been quiet for 1 s and 3 s have passed.
 SETTLED = """
-(t0) => {
+([t0, path]) => {
+  if (path !== null && !window.location.pathname.endsWith('/' + path)) return null;
   const s = window.__states || [];
   const ran = s.findIndex(([t, v]) => t >= t0 && v === 'running');
   if (ran >= 0) {
@@ -81,7 +90,7 @@ SETTLED = """
   const app = document.querySelector('[data-testid="stApp"]');
   if (app.getAttribute('data-test-script-state') !== 'notRunning') return null;
   const now = performance.now(), last = window.__lastMutation;
-  return last > t0 && now - last > 500 && now - t0 > 1500 ? last - t0 : null;
+  return last > t0 && now - last > 1000 && now - t0 > 3000 ? last - t0 : null;
 }
 """
 
@@ -121,6 +130,17 @@ def _stat(pid: int) -> tuple[int, float] | None:
     fields = text[text.rindex(")") + 2:].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine spent busy (all processes, all cores), from /proc/stat."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return float("nan")
+    values = [int(v) for v in fields]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _processes() -> dict[int, tuple[int, float]]:
@@ -207,12 +227,13 @@ class UserResult:
     settle_s: list[tuple[str, str, float]] = field(default_factory=list)  # (page, action, seconds)
     exceptions: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # pages where no control was found to change
     trained: bool = False  # pressed Start and later Stop (with --train-s)
     queued: bool = False  # saw its place in the training queue
 
 
-async def _settle(tab, t0: float, wait_s: float) -> float:
-    handle = await tab.wait_for_function(SETTLED, arg=t0, timeout=wait_s * 1000, polling=50)
+async def _settle(tab, t0: float, wait_s: float, path: str | None = None) -> float:
+    handle = await tab.wait_for_function(SETTLED, arg=[t0, path], timeout=wait_s * 1000, polling=50)
     return float(await handle.json_value()) / 1000
 
 
@@ -263,11 +284,20 @@ async def _train(tab, seconds: float, wait_s: float, result: UserResult) -> None
     await tab.wait_for_selector(IDLE)
 
 
+PLOTLY_CHUNK = re.compile(r".*/PlotlyChart\.[^/]*\.js$")
+
+
+async def _abort(route) -> None:
+    await route.abort()
+
+
 async def student(index: int, browser, base: str, pages: list[str], wait_s: float,
-                  ramp_s: float, train_s: float = 0.0) -> UserResult:
+                  ramp_s: float, train_s: float = 0.0, light: bool = False) -> UserResult:
     result = UserResult(index)
     await asyncio.sleep(index * ramp_s)
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    if light:  # the server still builds and sends every figure; this browser just does not draw it
+        await context.route(PLOTLY_CHUNK, _abort)
     tab = await context.new_page()
     tab.set_default_timeout(wait_s * 1000)
     try:
@@ -284,12 +314,14 @@ async def student(index: int, browser, base: str, pages: list[str], wait_s: floa
                     link = tab.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first
                     t0 = await _now(tab)
                     await link.click()
-                    result.settle_s.append((label, "open", await _settle(tab, t0, wait_s)))
+                    result.settle_s.append((label, "open", await _settle(tab, t0, wait_s, path)))
                 await tab.wait_for_timeout(200)
                 kind, name = PAGES.get(path, ("slider", None))
                 t0 = await _now(tab)
                 if await _change_control(tab, kind, name):
                     result.settle_s.append((label, "control", await _settle(tab, t0, wait_s)))
+                else:
+                    result.skipped.append(label)
                 if path == "live_training" and train_s > 0:
                     await _train(tab, train_s, wait_s, result)
                 boxes = tab.locator(EXCEPTION)
@@ -306,13 +338,13 @@ async def student(index: int, browser, base: str, pages: list[str], wait_s: floa
 
 
 async def run_class(base: str, users: int, pages: list[str], wait_s: float, ramp_s: float,
-                    max_s: float, train_s: float = 0.0) -> list[UserResult]:
+                    max_s: float, train_s: float = 0.0, light: bool = False) -> list[UserResult]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
-            tasks = [asyncio.create_task(student(i, browser, base, pages, wait_s, ramp_s, train_s))
+            tasks = [asyncio.create_task(student(i, browser, base, pages, wait_s, ramp_s, train_s, light))
                      for i in range(users)]
             done, pending = await asyncio.wait(tasks, timeout=max_s)
             for task in pending:
@@ -357,6 +389,7 @@ def summarize(results: list[UserResult], memory: dict[str, float], seconds: floa
         "settle_after_control_s": {"n": len(controls), "p50": round(percentile(controls, 0.5), 3),
                                    "p95": round(percentile(controls, 0.95), 3)},
         "settle_p95_by_page_s": {p: round(percentile(v, 0.95), 3) for p, v in sorted(per_page.items())},
+        "controls_not_found": sorted({p for r in results for p in r.skipped}),
         "trained": sum(r.trained for r in results),
         "saw_the_queue": sum(r.queued for r in results),
         "exceptions": [e for r in results for e in r.exceptions],
@@ -374,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ramp-s", type=float, default=0.25, help="delay between two users' arrivals")
     parser.add_argument("--max-s", type=float, default=600.0, help="the whole test stops after this")
     parser.add_argument("--json", type=Path, help="also write the summary here")
+    parser.add_argument("--light-client", action="store_true",
+                        help="the simulated browsers do not draw plotly charts (the server still builds and "
+                             "sends them): measures the server, not N browsers sharing this machine's CPU")
     parser.add_argument("--train-s", type=float, default=0.0,
                         help="on the live-training page, press Start, train this long, then Stop (0: don't)")
     parser.add_argument("--entrypoint", type=Path, default=ROOT / "app" / "main.py", help="the app to serve")
@@ -397,12 +433,14 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(1.0)
         start_rss = rss_mb(server.pid)
         server_cpu0 = sum(cpu_by_process(server.pid).values())
+        busy0, load0 = machine_busy_seconds(), os.getloadavg()[0]
         results = asyncio.run(run_class(f"http://127.0.0.1:{port}", args.users, pages, args.wait_s,
-                                        args.ramp_s, args.max_s, args.train_s))
+                                        args.ramp_s, args.max_s, args.train_s, args.light_client))
         seconds = time.perf_counter() - began
         end_rss = rss_mb(server.pid)
         server_cpu = sum(cpu_by_process(server.pid).values()) - server_cpu0
         browser_cpu = sum(probe.browser_cpu.values())
+        busy, load1 = machine_busy_seconds() - busy0, os.getloadavg()[0]
     finally:
         probe.stop()
         server.terminate()
@@ -412,8 +450,11 @@ def main(argv: list[str] | None = None) -> int:
             server.kill()
     memory = {"start": round(start_rss, 1), "peak": round(probe.peak, 1), "end": round(end_rss, 1)}
     summary = summarize(results, memory, seconds, args.users)
+    summary["light_client"] = args.light_client
     summary["cpu_s"] = {"server": round(server_cpu, 1), "browser": round(browser_cpu, 1),
-                        "wall": round(seconds, 1), "cores": os.cpu_count()}
+                        "other_processes": round(max(busy - server_cpu - browser_cpu, 0.0), 1),
+                        "wall": round(seconds, 1), "cores": os.cpu_count(),
+                        "load_average_before_after": [round(load0, 1), round(load1, 1)]}
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -11,7 +11,6 @@ import numbers
 from collections.abc import Sequence
 
 import numpy as np
-
 import torch
 from torch import Tensor
 

