@@ -260,48 +260,52 @@ def session_id() -> str:
     return st.session_state[SESSION_KEY]
 
 
-def config() -> ClassroomConfig:
-    """This server's limits; a malformed variable falls back to the defaults (and says so once)."""
+def config(warn: bool = True) -> ClassroomConfig:
+    """This server's limits; a malformed variable falls back to the defaults (with a warning)."""
     try:
         return ClassroomConfig.from_env()
     except ValueError as error:
-        import streamlit as st
+        if warn:
+            import streamlit as st
 
-        st.warning(f"Ignoring the classroom settings: {error}", icon=":material/warning:")
+            st.warning(f"Ignoring the classroom settings: {error}", icon=":material/warning:")
         return ClassroomConfig()
 
 
 def request_slot() -> SlotStatus:
     """Ask for (or keep) a training slot for this session; also a heartbeat."""
-    return shared_manager(config()).request(session_id())
+    return shared_manager(config(warn=False)).request(session_id())
 
 
 def heartbeat() -> SlotStatus:
     """Keep this session's slot or queue place alive (call on every refresh of the live view)."""
-    return shared_manager(config()).heartbeat(session_id())
+    return shared_manager(config(warn=False)).heartbeat(session_id())
 
 
 def release_slot() -> None:
     """Give this session's slot back (pause, stop, reset, finish) or leave the queue."""
-    shared_manager(config()).release(session_id())
+    shared_manager(config(warn=False)).release(session_id())
 
 
 def describe(status: SlotStatus) -> str:
     """A sentence for the page: how busy the server is and where this session stands."""
-    busy = f"{status.running} of {status.capacity} training slots in use"
+    slots = "1 training slot" if status.capacity == 1 else f"{status.capacity} training slots"
+    busy = f"{status.running} of {slots} in use"
     if status.granted:
         return f"You have a training slot ({busy})."
     if status.queued:
+        full = "The training slot is busy" if status.capacity == 1 else f"All {slots} are busy"
         ahead = status.position - 1
-        return (f"All {status.capacity} training slots are busy. You are **number {status.position}** in the "
-                f"queue ({ahead} {'session' if ahead == 1 else 'sessions'} ahead of you); your run starts "
-                "automatically when a slot frees up. Keep this page open.")
+        place = ("you are next" if ahead == 0
+                 else f"{ahead} {'session' if ahead == 1 else 'sessions'} ahead of you")
+        return (f"{full}. You are **number {status.position}** in the queue ({place}); your run "
+                "starts by itself when a slot frees up. Keep this page open.")
     return busy + "."
 
 
 def keep_slot() -> bool:
     """Heartbeat of a running session: True while it holds a slot (asks again if it was reclaimed)."""
-    manager = shared_manager(config())
+    manager = shared_manager(config(warn=False))
     status = manager.heartbeat(session_id())
     if not status.granted:
         status = manager.request(session_id())

@@ -100,14 +100,28 @@ def _summary(name: str, z: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame([{"trace": name, **stats}])
 
 
+def _is_click_layer(trace: Any) -> bool:
+    """An invisible helper trace (transparent markers that make pixels or bars clickable)."""
+    marker = getattr(trace, "marker", None)
+    if marker is None:
+        return False
+    color = getattr(marker, "color", None)
+    transparent = isinstance(color, str) and re.fullmatch(r"rgba\(\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*0\s*\)",
+                                                          color.strip()) is not None
+    return transparent or getattr(marker, "opacity", None) == 0
+
+
 def figure_tables(fig: Any, max_rows: int = MAX_TABLE_ROWS) -> list[tuple[str, pd.DataFrame]]:
     """The numbers behind a plotly figure, one ``(title, table)`` per trace that has data.
 
     x/y (and z) traces become columns (at most ``max_rows`` rows); images and surfaces
     (a 2-D ``z``) become a summary (shape, min, mean, max) plus the grid itself when it is small.
+    Invisible click layers (transparent markers) are left out.
     """
     tables: list[tuple[str, pd.DataFrame]] = []
     for index, trace in enumerate(getattr(fig, "data", ()) or ()):
+        if _is_click_layer(trace):
+            continue
         kind = getattr(trace, "type", "trace")
         name = getattr(trace, "name", None) or f"{kind} {index + 1}"
         title = f"{name} ({kind})"

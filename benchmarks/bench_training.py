@@ -81,14 +81,14 @@ tick()
 """
 
 
-def _serve(script: Path) -> tuple[subprocess.Popen, str]:
+def _serve(script: Path, options: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.headless", "true", "--browser.gatherUsageStats", "false", *options],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     for _ in range(200):
@@ -100,14 +100,52 @@ def _serve(script: Path) -> tuple[subprocess.Popen, str]:
     return server, url
 
 
-def _count_refreshes(browser, url: str, seconds: float) -> tuple[float, float]:
-    """Open ``url``, press Start, and count changes of the progress text: (refreshes/s, steps/s)."""
+def _cpu_seconds(pattern: str) -> float:
+    """User + system CPU seconds of this script's descendants whose command line has ``pattern``.
+
+    Only descendants count (the server we started, the Chromium Playwright started), not other
+    jobs on the machine.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    info: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        info[pid] = (cmdline, (int(fields[11]) + int(fields[12])) / tick)
+
+    def descends(pid: int) -> bool:
+        for _ in range(64):
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+            if pid <= 1:
+                return False
+        return False
+
+    return sum(cpu for pid, (cmdline, cpu) in info.items() if pattern in cmdline and descends(pid))
+
+
+def _count_refreshes(browser, url: str, seconds: float) -> tuple[float, float, float, float]:
+    """Open ``url``, press Start, and count changes of the progress text.
+
+    Returns (refreshes/s, steps/s, server CPU ms per refresh, browser CPU ms per refresh): the CPU
+    costs do not depend on what else the machine runs, the rates do.
+    """
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
     page.get_by_role("button", name="Start").click()
     page.wait_for_timeout(2000)
     pattern = re.compile(r"Step (\d+) /")
+    server_cpu, browser_cpu = _cpu_seconds("streamlit run"), _cpu_seconds("chromium")
     changes, last, first, step, began = 0, None, None, 0, time.monotonic()
     while time.monotonic() - began < seconds:
         text = page.locator('[data-testid="stProgress"]').first.inner_text()
@@ -117,35 +155,47 @@ def _count_refreshes(browser, url: str, seconds: float) -> tuple[float, float]:
             first = step if first is None else first
         page.wait_for_timeout(20)
     elapsed = time.monotonic() - began
+    server_ms = 1000 * (_cpu_seconds("streamlit run") - server_cpu) / max(changes, 1)
+    browser_ms = 1000 * (_cpu_seconds("chromium") - browser_cpu) / max(changes, 1)
     page.close()
-    return changes / elapsed, (step - (first or 0)) / elapsed
+    return changes / elapsed, (step - (first or 0)) / elapsed, server_ms, browser_ms
 
 
-def browser_refresh_rates(seconds: float = 12.0) -> dict[str, tuple[float, float]]:
+def browser_refresh_rates(seconds: float = 12.0) -> dict[str, tuple[float, float, float, float]]:
     """Refreshes/s and steps/s in headless Chromium: the live page, and a bare counter fragment.
 
     The bare fragment (same ``run_every``, nothing drawn but a progress bar) is the ceiling this
-    machine gives any Streamlit fragment right now: compare the two, not the page alone.
+    machine gives any Streamlit fragment right now: compare the two, not the page alone. The last
+    run turns off Streamlit's ``gc.collect(2)`` after every script/fragment run, which costs
+    hundreds of milliseconds once torch, pandas and plotly are loaded.
     """
     import tempfile
 
     from playwright.sync_api import sync_playwright
 
-    results: dict[str, tuple[float, float]] = {}
+    results: dict[str, tuple[float, float, float, float]] = {}
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
         baseline = Path(folder) / "baseline.py"
         baseline.write_text(BASELINE_APP)
         chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
         flags = ["--headless", "--no-sandbox", "--disable-gpu"]
         browser = p.chromium.launch(executable_path=chromium, args=flags)
-        for name, script, path in (("bare fragment", baseline, ""),
-                                   ("live page", ROOT / "app" / "main.py", "/live_training?lt_steps=2000")):
-            server, url = _serve(script)
+        live = ROOT / "app" / "main.py"
+        no_gc = ("--runner.postScriptGC", "false")
+        for name, script, path, options in (
+            ("bare fragment", baseline, "", ()),
+            ("live page", live, "/live_training?lt_steps=2000", ()),
+            ("live page, runner.postScriptGC=false", live, "/live_training?lt_steps=2000", no_gc),
+        ):
+            server, url = _serve(script, options)
             try:
                 results[name] = _count_refreshes(browser, url + path, seconds)
             finally:
                 server.terminate()
-                server.wait(timeout=10)
+                try:
+                    server.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    server.kill()
         browser.close()
     return results
 
@@ -168,9 +218,10 @@ def main() -> None:
         print(f"cuda: side by side {speeds.pop('_side_by_side'):.1f} steps/s per loss")
     print(f"server-side cost of one live refresh (6 lanes, 300 steps drawn): {render_cost():.1f} ms")
     if args.browser:
-        for name, (rate, steps) in browser_refresh_rates().items():
+        for name, (rate, steps, server_ms, browser_ms) in browser_refresh_rates().items():
             print(f"browser, {name}: {rate:.1f} refreshes/s, {steps:.0f} steps/s"
-                  + (" per loss (3 losses)" if name == "live page" else " (counter)"))
+                  + (" per loss (3 losses)" if name.startswith("live page") else " (counter)")
+                  + f"; CPU per refresh: server {server_ms:.0f} ms, Chromium {browser_ms:.0f} ms")
         print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -18,7 +18,7 @@ CPU with the server, and drawing plotly charts (WebGL in software, without a GPU
 CPU than the server spends. ``--light-client`` keeps the browsers from loading plotly's code
 (the server still builds and sends every figure, the rest of the page is drawn), which measures
 the server rather than the browsers. ``--train-s S`` also presses Start on the live-training
-page, trains S seconds (or waits in the classroom queue) and stops.
+page, waits in the classroom queue if every training slot is taken, trains S seconds and stops.
 
 Bounded: ``--users`` ≤ 60, every wait ≤ ``--wait-s``, the whole run ≤ ``--max-s``; it stops the
 server and the browser by itself. Not a unit test::
@@ -230,6 +230,8 @@ class UserResult:
     skipped: list[str] = field(default_factory=list)  # pages where no control was found to change
     trained: bool = False  # pressed Start and later Stop (with --train-s)
     queued: bool = False  # saw its place in the training queue
+    queue_wait_s: float = 0.0  # how long it waited there
+    wire_s: list[float] = field(default_factory=list)  # rerun request → script finished, on the wire
 
 
 async def _settle(tab, t0: float, wait_s: float, path: str | None = None) -> float:
@@ -241,29 +243,40 @@ async def _now(tab) -> float:
     return float(await tab.evaluate("performance.now()"))
 
 
-async def _change_control(tab, kind: str, name: str | None) -> bool:
-    """Change one control; False if the page has none of that kind."""
+async def _change_control(tab, kind: str, name: str | None, wait_s: float = 15.0) -> bool:
+    """Change one control; False if the page shows none of that kind within ``wait_s``.
+
+    On a loaded machine the browser may still be drawing the page when the script is done, so
+    the control is waited for rather than looked up once.
+    """
     if kind == "button":
         button = tab.get_by_role("button", name=name).first
-        if await button.count() == 0 or await button.is_disabled():
+        try:
+            await button.wait_for(timeout=wait_s * 1000)
+        except Exception:
+            return False
+        if await button.is_disabled():
             return False
         await button.click()
         return True
-    for area in ("stMain", "stSidebarUserContent"):
-        inputs = tab.locator(f'[data-testid="{area}"] [data-testid="stSlider"] input[type="range"]')
-        if await inputs.count():
-            thumb = inputs.first
-            before = await thumb.input_value()
-            await thumb.focus()
-            await thumb.press("ArrowRight")
-            if await thumb.input_value() == before:  # already at its maximum
-                await thumb.press("ArrowLeft")
-            return True
-    return False
+    main = '[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]'
+    side = '[data-testid="stSidebarUserContent"] [data-testid="stSlider"] input[type="range"]'
+    try:
+        await tab.locator(f"{main}, {side}").first.wait_for(state="attached", timeout=wait_s * 1000)
+    except Exception:
+        return False
+    inputs = tab.locator(main)
+    thumb = inputs.first if await inputs.count() else tab.locator(side).first
+    before = await thumb.input_value()
+    await thumb.focus()
+    await thumb.press("ArrowRight")
+    if await thumb.input_value() == before:  # already at its maximum
+        await thumb.press("ArrowLeft")
+    return True
 
 
 async def _train(tab, seconds: float, wait_s: float, result: UserResult) -> None:
-    """Press Start on the live-training page, train (or wait in the queue) ``seconds``, then stop."""
+    """Press Start on the live-training page; if queued, wait for the slot; train ``seconds``; Stop."""
     start = tab.get_by_role("button", name="Start").first
     if await start.count() == 0 or await start.is_disabled():
         result.failures.append("live_training: no enabled Start button")
@@ -271,17 +284,59 @@ async def _train(tab, seconds: float, wait_s: float, result: UserResult) -> None
     t0 = await _now(tab)
     await start.click()
     result.settle_s.append(("live_training", "start", await _settle(tab, t0, wait_s)))
-    await tab.wait_for_timeout(seconds * 1000)
+    stop = tab.get_by_role("button", name="Stop").first
     if await tab.get_by_text("in the queue").count():
         result.queued = True
-    for name in ("Stop", "Leave the queue"):
-        button = tab.get_by_role("button", name=name).first
-        if await button.count():
-            await button.click()
-            result.trained = result.trained or name == "Stop"
-            break
+        began = time.perf_counter()
+        await stop.wait_for(timeout=wait_s * 1000)  # the queue starts the run by itself
+        result.queue_wait_s = time.perf_counter() - began
+    await tab.wait_for_timeout(seconds * 1000)
+    await stop.click()
+    result.trained = True
     await tab.wait_for_timeout(500)
     await tab.wait_for_selector(IDLE)
+
+
+class WireClock:
+    """Times each rerun on the wire: from the browser's ``rerun_script`` message to the server's
+    ``script_finished``, as the browser's network layer sees them. Unlike the settle time, it
+    does not wait for the page to be drawn, so it measures the server (and the network)."""
+
+    def __init__(self) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self._back, self._forward = BackMsg, ForwardMsg
+        self.pending: list[float] = []
+        self.durations: list[float] = []
+
+    def attach(self, websocket) -> None:
+        websocket.on("framesent", self._sent)
+        websocket.on("framereceived", self._received)
+
+    def _sent(self, payload) -> None:
+        if isinstance(payload, bytes | bytearray):
+            message = self._back()
+            try:
+                message.ParseFromString(bytes(payload))
+            except Exception:
+                return
+            if message.WhichOneof("type") == "rerun_script":
+                self.pending.append(time.perf_counter())
+
+    def _received(self, payload) -> None:
+        if not isinstance(payload, bytes | bytearray) or not self.pending:
+            return
+        message = self._forward()
+        try:
+            message.ParseFromString(bytes(payload))
+        except Exception:
+            return
+        if message.WhichOneof("type") == "script_finished" and message.script_finished in (
+            self._forward.FINISHED_SUCCESSFULLY, self._forward.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+        ):
+            self.durations.append(time.perf_counter() - self.pending[0])
+            self.pending.clear()
 
 
 PLOTLY_CHUNK = re.compile(r".*/PlotlyChart\.[^/]*\.js$")
@@ -300,6 +355,8 @@ async def student(index: int, browser, base: str, pages: list[str], wait_s: floa
         await context.route(PLOTLY_CHUNK, _abort)
     tab = await context.new_page()
     tab.set_default_timeout(wait_s * 1000)
+    wire = WireClock()
+    tab.on("websocket", wire.attach)
     try:
         began = time.perf_counter()
         await tab.goto(f"{base}/", wait_until="domcontentloaded")
@@ -333,6 +390,7 @@ async def student(index: int, browser, base: str, pages: list[str], wait_s: floa
         result.failures.append(f"start: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
     finally:
         await context.close()
+    result.wire_s = wire.durations
     result.ok = not result.failures and not result.exceptions
     return result
 
@@ -370,12 +428,15 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summarize(results: list[UserResult], memory: dict[str, float], seconds: float, users: int) -> dict:
-    settles = [s for r in results for (_, _, s) in r.settle_s]
+    # "start" (live training) is reported apart: a queued student's page stays busy until its run starts
+    settles = [s for r in results for (_, action, s) in r.settle_s if action != "start"]
+    wire = [w for r in results for w in r.wire_s]
     controls = [s for r in results for (_, action, s) in r.settle_s if action == "control"]
     per_page: dict[str, list[float]] = {}
     for r in results:
-        for page, _, s in r.settle_s:
-            per_page.setdefault(page, []).append(s)
+        for page, action, s in r.settle_s:
+            if action != "start":
+                per_page.setdefault(page, []).append(s)
     return {
         "users": users,
         "succeeded": sum(r.ok for r in results),
@@ -386,12 +447,23 @@ def summarize(results: list[UserResult], memory: dict[str, float], seconds: floa
                      "p95": round(percentile(settles, 0.95), 3),
                      "max": round(max(settles, default=float("nan")), 3),
                      "mean": round(statistics.fmean(settles), 3) if settles else float("nan")},
+        "server_rerun_s": {"n": len(wire), "p50": round(percentile(wire, 0.5), 3),
+                           "p95": round(percentile(wire, 0.95), 3),
+                           "max": round(max(wire, default=float("nan")), 3)},
         "settle_after_control_s": {"n": len(controls), "p50": round(percentile(controls, 0.5), 3),
                                    "p95": round(percentile(controls, 0.95), 3)},
         "settle_p95_by_page_s": {p: round(percentile(v, 0.95), 3) for p, v in sorted(per_page.items())},
+        "settle_p50_p95_by_action_s": {
+            action: [round(percentile(v, 0.5), 3), round(percentile(v, 0.95), 3)]
+            for action in sorted({a for r in results for (_, a, _) in r.settle_s})
+            for v in [[x for r in results for (_, a, x) in r.settle_s if a == action]]
+        },
+        "interactions": [[r.user, page, action, round(x, 3)]
+                         for r in results for (page, action, x) in r.settle_s],
         "controls_not_found": sorted({p for r in results for p in r.skipped}),
         "trained": sum(r.trained for r in results),
         "saw_the_queue": sum(r.queued for r in results),
+        "queue_wait_s_max": round(max((r.queue_wait_s for r in results), default=0.0), 1),
         "exceptions": [e for r in results for e in r.exceptions],
         "failures": [f for r in results for f in r.failures],
         "server_rss_mb": memory,

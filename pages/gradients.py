@@ -11,7 +11,7 @@ import numpy as np
 import state
 import streamlit as st
 import torch
-import training_state  # noqa: F401  (registers this page's parameters)
+import training_state  # registers this page's parameters
 import widgets
 from training_figures import (
     gradient_maps_figure,
@@ -71,6 +71,7 @@ def _on_pixel_click() -> None:
         st.session_state[state.key(PAGE, "col")] = round(point["x"])
 
 
+training_state.freeze_long_lived_objects()  # keeps Streamlit's post-run gc.collect(2) cheap
 widgets.page_header(
     PAGE, "Gradients: Lovász vs cross-entropy",
     "Cross-entropy pushes every pixel in proportion to its error; Lovász-Softmax gives every class "

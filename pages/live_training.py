@@ -261,6 +261,7 @@ def _live_view() -> None:
 
 
 # ------------------------------------------------------------------------------------------ page
+training_state.freeze_long_lived_objects()  # keeps Streamlit's post-run gc.collect(2) cheap
 _init_state()
 _restore_settings_from_run()
 widgets.page_header(

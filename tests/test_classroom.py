@@ -165,7 +165,13 @@ def test_per_session_caps():
 
 def test_describe_says_where_you_stand():
     slots, _ = make(capacity=1)
-    assert "You have a training slot" in describe(slots.request("a"))
-    slots.request("b")
+    assert "You have a training slot (1 of 1 training slot in use)" in describe(slots.request("a"))
+    assert "The training slot is busy" in describe(slots.request("b"))
+    assert "you are next" in describe(slots.request("b"))
     text = describe(slots.request("c"))
     assert "number 2" in text and "1 session ahead" in text
+    wide, _ = make(capacity=3)
+    for s in "abc":
+        wide.request(s)
+    assert "All 3 training slots are busy" in describe(wide.request("d"))
+    assert describe(wide.status("nobody")) == "3 of 3 training slots in use."

@@ -39,6 +39,13 @@ def test_figure_tables_lists_the_numbers_of_every_trace():
     assert "heatmap 4 (heatmap): values (rows × columns)" not in tables  # too large to list
 
 
+def test_figure_tables_skip_invisible_click_layers():
+    fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], name="pixels", marker={"color": "rgba(0,0,0,0)"}),
+                     go.Scatter(x=[0], y=[0], name="hidden", marker={"opacity": 0}),
+                     go.Scatter(x=[0, 1], y=[2, 3], name="curve")])
+    assert [title for title, _ in figure_tables(fig)] == ["curve (scatter)"]
+
+
 def test_figure_tables_of_an_empty_figure():
     assert figure_tables(go.Figure()) == []
 
