@@ -4,6 +4,9 @@ Each page's scalar parameters are one frozen dataclass of :func:`state.param` fi
 registered once with :func:`state.register` (importing this module registers them), so every
 control is a shareable link. Things a URL cannot hold well stay out of it: the set of losses to
 train (a multiselect bound to its own query parameter) and the device (what this machine has).
+
+Also here: :func:`freeze_long_lived_objects`, which both pages call once so that Streamlit's
+``gc.collect(2)`` after every run stays cheap.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import gc
 from dataclasses import dataclass
 
 import state
+import torch
 from state import param
 
 from lovasz_core.images import IMAGE_NAMES
@@ -88,6 +92,11 @@ def freeze_long_lived_objects() -> None:
     is fine for what is alive at start-up; per-run garbage created later is collected as usual.
     """
     if not _FROZEN["done"]:
+        # torch imports its compiler stack (torch._dynamo, ~10⁵ objects) lazily, at the first
+        # optimizer: build one now so that those modules are frozen too
+        parameter = torch.zeros(1, requires_grad=True)
+        torch.optim.Adam([parameter])
+        torch.optim.SGD([parameter], lr=0.1)
         gc.collect()
         gc.freeze()
         _FROZEN["done"] = True

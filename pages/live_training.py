@@ -223,16 +223,18 @@ def _live_view() -> None:
     st.progress(run.progress, text=f"Step **{run.steps_done}** / {cfg.steps} · {label}")
     rate = _refresh_rate()
     speeds = run.seconds_per_step()
-    cells = st.columns(3)
     engine = min((1.0 / s for s in speeds.values() if s > 0), default=0.0)
-    cells[0].metric("Training speed (slowest loss)", f"{engine:.0f} steps/s",
-                    help="One full-image step of the slowest lane: forward, backward, update, IoU.")
     wall = SS.lt_wall
     live_speed = (wall[-1][1] - wall[0][1]) / max(wall[-1][0] - wall[0][0], 1e-9) if len(wall) > 2 else None
-    cells[1].metric("Live steps/s (per loss)", f"{live_speed:.0f}" if live_speed else "–",
-                    help="Steps per second of wall time while the page refreshes.")
-    cells[2].metric("Page refreshes/s", f"{rate:.1f}" if rate else "–",
-                    help=f"The live view redraws every {TICK_SECONDS:g} s while training.")
+    # one line of text, not three metric widgets: every element costs the browser on each refresh
+    st.markdown(
+        f"**Training speed** {engine:.0f} steps/s (slowest loss, one step alone) · "
+        f"**live** {f'{live_speed:.0f}' if live_speed else '–'} steps/s per loss · "
+        f"**page** {f'{rate:.1f}' if rate else '–'} refreshes/s",
+        help=f"Training speed: forward, backward, update and IoU of one full-image step of the slowest "
+             f"lane. Live: steps per second of wall time while the page redraws every "
+             f"{TICK_SECONDS:g} s (about {1000 * TRAIN_BUDGET:.0f} ms of training per refresh).",
+    )
 
     for key, (status, message) in run.status().items():
         if status == "diverged":
@@ -249,13 +251,13 @@ def _live_view() -> None:
 
     figure, table = _curves_and_table(run, latest)
     st.plotly_chart(figure, key="lt_curves_chart", config={"displayModeBar": False})
-    st.caption(_hint(run))
     if table is not None:
         st.table(table)
+    timing = ""
     if SS.get("lt_last_tick_ms"):
-        st.caption(f"Previous refresh on the server: {SS.lt_last_tick_ms:.0f} ms, of which training "
-                   f"{SS.lt_last_train_ms:.0f} ms; {SS.lt_k} steps per refresh next "
-                   f"(adapted to about {1000 * TRAIN_BUDGET:.0f} ms of training per refresh).")
+        timing = (f" — Previous refresh on the server: {SS.lt_last_tick_ms:.0f} ms, of which training "
+                  f"{SS.lt_last_train_ms:.0f} ms; {SS.lt_k} steps per refresh next.")
+    st.caption(_hint(run) + timing)
     SS.lt_last_tick_ms = 1000 * (time.perf_counter() - tick_began)
     SS.lt_last_train_ms = SS.get("lt_train_ms", 0.0)
 

@@ -1,0 +1,41 @@
+"""Entrypoint of the Lovász-Softmax teaching app: ``streamlit run app/main.py``.
+
+Sets the page config and lays the lesson pages of ``../pages`` out as a course.
+"""
+
+from __future__ import annotations
+import warmup  # noqa: F401
+
+from pathlib import Path
+
+import streamlit as st
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+
+
+def _page(filename: str, title: str, icon: str, default: bool = False) -> st.Page:
+    return st.Page(str(PAGES_DIR / filename), title=title, icon=icon, default=default)
+
+
+st.set_page_config(
+    page_title="Lovász-Softmax, explained",
+    page_icon=":material/stacked_line_chart:",
+    layout="wide",
+)
+
+navigation = st.navigation(
+    {
+        "Start": [_page("home.py", "Home", ":material/home:", default=True)],
+        "Understand": [
+            _page("iou_jaccard.py", "IoU and the Jaccard loss", ":material/join_inner:"),
+            _page("sorting_errors.py", "Sorting errors", ":material/sort:"),
+            _page("geometry.py", "Geometry of the extension", ":material/landscape:"),
+        ],
+        "Compare": [
+            _page("gradients.py", "Gradients: Lovász vs cross-entropy", ":material/compare:"),
+        ],
+        "Train": [_page("live_training.py", "Live training", ":material/model_training:")],
+        "Teach": [_page("lesson.py", "Lesson", ":material/school:")],
+    }
+)
+navigation.run()
