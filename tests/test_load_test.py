@@ -1,0 +1,52 @@
+"""The pure parts of benchmarks/load_test.py (the load test itself is run by hand, not by pytest)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "load_test.py"
+spec = importlib.util.spec_from_file_location("load_test", PATH)
+load_test = importlib.util.module_from_spec(spec)
+sys.modules["load_test"] = load_test  # dataclasses look their module up there
+spec.loader.exec_module(load_test)
+
+
+def test_percentile_interpolates_and_handles_empty_input():
+    assert load_test.percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert load_test.percentile([0.0, 10.0], 0.95) == 9.5
+    assert math.isnan(load_test.percentile([], 0.5))
+
+
+def test_summary_counts_successes_and_leaves_start_out_of_the_settle_times():
+    ok = load_test.UserResult(0, settle_s=[("home", "open", 1.0), ("home", "control", 2.0)], wire_s=[0.5])
+    slow = load_test.UserResult(1, ok=False, failures=["geometry: timeout"],
+                                settle_s=[("live_training", "start", 30.0)])
+    summary = load_test.summarize([ok, slow], {"peak": 1.0}, 10.0, 2)
+    assert summary["succeeded"] == 1
+    assert summary["settle_s"]["n"] == 2 and summary["settle_s"]["max"] == 2.0
+    assert summary["settle_p50_p95_by_action_s"]["start"] == [30.0, 30.0]
+    assert summary["failures"] == ["geometry: timeout"]
+    assert summary["server_rerun_s"]["n"] == 1
+
+
+def test_wire_clock_times_a_rerun_from_request_to_finish():
+    clock = load_test.WireClock()
+    request = BackMsg()
+    request.rerun_script.query_string = "a=1"
+    finished = ForwardMsg()
+    finished.script_finished = ForwardMsg.FINISHED_SUCCESSFULLY
+    early = ForwardMsg()
+    early.script_finished = ForwardMsg.FINISHED_EARLY_FOR_RERUN
+    clock._sent(request.SerializeToString())
+    clock._received(early.SerializeToString())  # interrupted by a newer rerun: keep waiting
+    assert clock.durations == [] and len(clock.pending) == 1
+    clock._received(finished.SerializeToString())
+    assert len(clock.durations) == 1 and clock.durations[0] >= 0 and clock.pending == []
+    clock._received(finished.SerializeToString())  # nothing pending: ignored
+    assert len(clock.durations) == 1
