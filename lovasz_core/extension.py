@@ -272,6 +272,6 @@ def lovasz_kernel(buffers: list[Tensor], coefficient: Tensor) -> tuple[Tensor, T
     del errors_sorted
     grad.mul_(factor)
     del factor
-    out = torch.empty_like(grad).view(-1).scatter_(0, order, grad.view(-1))
+    out = torch.empty_like(grad).view(-1).index_copy_(0, order, grad.view(-1))  # order: a permutation
     return loss, out.view(rows, length)
 

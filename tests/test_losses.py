@@ -106,15 +106,36 @@ def test_softmax_matches_reference(case):
     )
 
 
+def _float32_error_ties(probas: torch.Tensor, labels: torch.Tensor, ignore_index) -> bool:
+    """Whether two valid pixels of a class have the same non-zero float32 error.
+
+    At such a tie the sort order is arbitrary and so is the subgradient each pixel gets (the
+    value is not): a float64 sample can round to ties in float32 (e.g. p = 1 − 1e-5 and 1e-5).
+    """
+    for c in range(probas.shape[1]):
+        valid = labels != ignore_index if ignore_index is not None else torch.ones_like(labels, dtype=torch.bool)
+        fg = (labels == c) & valid
+        errors = (fg.float() - probas[:, c]).abs()[valid]
+        nonzero = errors[errors > 0]
+        if nonzero.unique().numel() < nonzero.numel():
+            return True
+    return False
+
+
 @SETTINGS
 @given(softmax_cases())
 def test_softmax_float32_matches_reference(case):
     probas, labels, classes, per_image, ignore_index, class_weights = case
-    _assert_same_value_and_grad(
-        lambda p: lovasz_softmax(p, labels, classes, per_image, ignore_index, class_weights=class_weights),
-        lambda p: lovasz_softmax_ref(p, labels, classes, per_image, ignore_index, class_weights),
-        probas.float(),
-    )
+    probas32 = probas.float()
+    ours = lambda p: lovasz_softmax(p, labels, classes, per_image, ignore_index, class_weights=class_weights)  # noqa: E731
+    ref = lambda p: lovasz_softmax_ref(p, labels, classes, per_image, ignore_index, class_weights)  # noqa: E731
+    if _float32_error_ties(probas32, labels, ignore_index):
+        # Ties: only the value is defined; the gradient is one of several valid subgradients.
+        value, _ = _value_and_grad(ours, probas32)
+        ref_value, _ = _value_and_grad(ref, probas32.double())
+        torch.testing.assert_close(value.double(), ref_value, **TOL32)
+        return
+    _assert_same_value_and_grad(ours, ref, probas32)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
