@@ -110,14 +110,17 @@ def _check_classes(classes: object, num_classes: int) -> str | list[int]:
 
 
 def _class_selection(
-    classes: str | list[int], num_classes: int, present: Tensor, has_valid: Tensor
+    classes: str | list[int], num_classes: int, fg: Tensor, has_valid: Tensor
 ) -> Tensor:
-    """Boolean [B', C]: which (image, class) terms enter the mean (``classes`` already checked)."""
+    """Boolean [B', C]: which (image, class) terms enter the mean (``classes`` already checked).
+
+    ``fg`` is the [B', C, N] ground truth; it is only scanned for ``classes="present"``.
+    """
     if classes == "present":
-        return present
+        return fg.any(-1)
     if classes == "all":
-        return has_valid.expand_as(present).clone()
-    chosen = torch.zeros(num_classes, dtype=torch.bool, device=present.device)
+        return has_valid.expand(-1, num_classes).clone()
+    chosen = torch.zeros(num_classes, dtype=torch.bool, device=fg.device)
     chosen[list(classes)] = True
     return chosen & has_valid
 
@@ -275,7 +278,7 @@ def _lovasz_softmax_probas(
             if flat_valid is None
             else flat_valid.any(-1, keepdim=True)
         )
-        selected = _class_selection(classes, num_classes, fg.any(-1), has_valid)
+        selected = _class_selection(classes, num_classes, fg, has_valid)
         coefficient = _mean_coefficients(selected, weight_vector).reshape(-1)
         in_range = _inside_unit_interval(probs)
         buffers = [

@@ -112,8 +112,8 @@ def _float32_error_ties(probas: torch.Tensor, labels: torch.Tensor, ignore_index
     At such a tie the sort order is arbitrary and so is the subgradient each pixel gets (the
     value is not): a float64 sample can round to ties in float32 (e.g. p = 1 − 1e-5 and 1e-5).
     """
+    valid = torch.ones_like(labels, dtype=torch.bool) if ignore_index is None else labels != ignore_index
     for c in range(probas.shape[1]):
-        valid = labels != ignore_index if ignore_index is not None else torch.ones_like(labels, dtype=torch.bool)
         fg = (labels == c) & valid
         errors = (fg.float() - probas[:, c]).abs()[valid]
         nonzero = errors[errors > 0]
