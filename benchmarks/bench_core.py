@@ -52,33 +52,33 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_forward_backward(fn, logits: Tensor, labels: Tensor, repeats: int) -> float:
-    """Median seconds of one forward + backward (after one warm-up)."""
-    device = logits.device
-    times = []
-    for i in range(repeats + 1):
-        x = logits.detach().requires_grad_(True)
-        _sync(device)
-        start = time.perf_counter()
-        fn(x, labels).backward()
-        _sync(device)
-        if i:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _once_forward_backward(fn, logits: Tensor, labels: Tensor) -> float:
+    x = logits.detach().requires_grad_(True)
+    _sync(x.device)
+    start = time.perf_counter()
+    fn(x, labels).backward()
+    _sync(x.device)
+    return time.perf_counter() - start
 
 
-def time_sort_floor(logits: Tensor, repeats: int) -> float:
-    """Median seconds of a single torch.sort over all B·C·N elements (per image and class)."""
-    values = torch.softmax(logits.detach(), dim=1).flatten(2)
-    times = []
-    for i in range(repeats + 1):
-        _sync(values.device)
-        start = time.perf_counter()
-        torch.sort(values, dim=-1, descending=True)
-        _sync(values.device)
-        if i:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _once_sort(values: Tensor) -> float:
+    _sync(values.device)
+    start = time.perf_counter()
+    torch.sort(values, dim=-1, descending=True)
+    _sync(values.device)
+    return time.perf_counter() - start
+
+
+def interleaved_medians(contestants: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
+    """Median seconds of each contestant, timed in turns (A B C, A B C, …) after one warm-up,
+    so that a burst of background load hits all of them alike and the ratios stay fair."""
+    times: dict[str, list[float]] = {name: [] for name in contestants}
+    for round_index in range(repeats + 1):
+        for name, once in contestants.items():
+            elapsed = once()
+            if round_index:
+                times[name].append(elapsed)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def peak_memory_bytes(fn, logits: Tensor, labels: Tensor) -> int:
@@ -118,17 +118,23 @@ def run(device: torch.device, repeats: int, include_loop: bool = True) -> list[d
         generator = torch.Generator().manual_seed(0)
         logits = torch.randn(batch, classes, side, side, generator=generator).to(device)
         labels = torch.randint(0, classes, (batch, side, side), generator=generator).to(device)
-        row: dict = {"config": f"B{batch} C{classes} {side}²", "device": str(device)}
-        row["ours_ms"] = 1e3 * time_forward_backward(ours, logits, labels, repeats)
-        row["sort_floor_ms"] = 1e3 * time_sort_floor(logits, repeats)
-        row["ours_peak_mb"] = peak_memory_bytes(ours, logits, labels) / 2**20
+        sort_input = torch.softmax(logits, dim=1).flatten(2)
+        contestants: dict[str, Callable[[], float]] = {
+            "ours": lambda x=logits, y=labels: _once_forward_backward(ours, x, y),
+            "sort_floor": lambda v=sort_input: _once_sort(v),
+        }
         if kornia is not None:
             reference = float(kornia(logits, labels))
             assert abs(reference - float(ours(logits, labels))) < 1e-4, "semantics differ from kornia"
-            row["kornia_ms"] = 1e3 * time_forward_backward(kornia, logits, labels, repeats)
-            row["kornia_peak_mb"] = peak_memory_bytes(kornia, logits, labels) / 2**20
+            contestants["kornia"] = lambda x=logits, y=labels: _once_forward_backward(kornia, x, y)
         if include_loop:
-            row["loop_ms"] = 1e3 * time_forward_backward(per_class_loop, logits, labels, max(1, repeats // 3))
+            contestants["loop"] = lambda x=logits, y=labels: _once_forward_backward(per_class_loop, x, y)
+        medians = interleaved_medians(contestants, repeats)
+        row: dict = {"config": f"B{batch} C{classes} {side}²", "device": str(device)}
+        row.update({f"{name}_ms": 1e3 * value for name, value in medians.items()})
+        row["ours_peak_mb"] = peak_memory_bytes(ours, logits, labels) / 2**20
+        if kornia is not None:
+            row["kornia_peak_mb"] = peak_memory_bytes(kornia, logits, labels) / 2**20
         rows.append(row)
     return rows
 

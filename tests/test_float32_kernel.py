@@ -101,3 +101,26 @@ def test_exact_ties_give_the_tie_independent_value():
         value = lovasz_softmax(probas, labels, "all", per_image)
         reference = lovasz_softmax_ref(probas.double(), labels, "all", per_image)
         assert float(value) == pytest.approx(float(reference), abs=1e-6)
+
+
+@pytest.mark.parametrize("chunk", [1, 50, 1 << 20])
+def test_chunked_sort_gives_the_same_result(monkeypatch, chunk):
+    """Sorting in chunks of rows (as large inputs do on the CPU) changes nothing."""
+    from lovasz_core import extension
+
+    gen = torch.Generator().manual_seed(5)
+    probas = torch.softmax(torch.randn(3, 4, 9, 11, generator=gen), dim=1)
+    labels = torch.randint(0, 4, (3, 9, 11), generator=gen)
+    labels[0, :2] = 255
+    expected = _grad(lambda p: lovasz_softmax(p, labels, "all", True, 255), probas.double())
+    monkeypatch.setattr(extension, "_CPU_SORT_CHUNK", chunk)
+    monkeypatch.setattr(extension, "_CPU_SINGLE_SORT_MAX", min(chunk, 1 << 20))
+    value, grad = _grad(lambda p: lovasz_softmax(p, labels, "all", True, 255), probas)
+    torch.testing.assert_close(value.double(), expected[0], rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(grad.double(), expected[1], rtol=1e-4, atol=1e-8)
+    hinge_logits = torch.randn(3, 9, 11, generator=gen)
+    hinge_labels = torch.randint(0, 2, (3, 9, 11), generator=gen)
+    expected = _grad(lambda x: lovasz_hinge(x, hinge_labels), hinge_logits.double())
+    value, grad = _grad(lambda x: lovasz_hinge(x, hinge_labels), hinge_logits)
+    torch.testing.assert_close(value.double(), expected[0], rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(grad.double(), expected[1], rtol=1e-4, atol=1e-8)
