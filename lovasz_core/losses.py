@@ -267,7 +267,7 @@ def _lovasz_softmax_probas(
             probs = probs.transpose(0, 1).reshape(1, num_classes, -1).contiguous()
             flat_labels = flat_labels.reshape(1, -1)
             flat_valid = None if flat_valid is None else flat_valid.reshape(1, -1)
-        images, length = probs.shape[0], probs.shape[-1]
+        images = probs.shape[0]
         class_ids = torch.arange(num_classes, device=probas.device).view(1, -1, 1)
         fg = flat_labels.unsqueeze(1) == class_ids  # [B', C, N] bool, no float one-hot
         valid_3d = None if flat_valid is None else flat_valid.unsqueeze(1)
@@ -280,20 +280,43 @@ def _lovasz_softmax_probas(
         )
         selected = _class_selection(classes, num_classes, fg, has_valid)
         coefficient = _mean_coefficients(selected, weight_vector).reshape(-1)
+    work = [probs, fg, valid_3d]
+    del probs, fg, valid_3d
+    return _lovasz_of_probabilities(probas, work, coefficient, per_image)
+
+
+def _lovasz_of_probabilities(
+    probas: Tensor, work: list[Tensor | None], coefficient: Tensor, per_image: bool
+) -> Tensor:
+    """Shared tail of the softmax and sigmoid losses.
+
+    ``work`` is ``[probs, fg, valid]``: ``probs`` [B', K, N] accumulation-dtype probabilities,
+    ``fg`` [B', K, N] bool, ``valid`` broadcastable bool or None; it is emptied so that memory can
+    be freed as soon as possible. ``coefficient`` is [B'·K]. Returns the loss with its gradient
+    attached to ``probas`` (B' = 1 with the batch folded into N when not ``per_image``).
+    """
+    with torch.no_grad():
+        valid = work.pop()
+        fg = work.pop()
+        probs = work.pop()
+        groups, channels, length = probs.shape
+        batch = probas.shape[0]
         in_range = _inside_unit_interval(probs)
-        buffers = [
-            _probability_errors(probs, fg, valid_3d).reshape(-1, length),  # reshape: labels may be
-            fg.reshape(-1, length),  # non-contiguous (e.g. channels_last), then fg is too
-        ]
+        errors = _probability_errors(probs, fg, valid).reshape(-1, length)
+        del valid
+        # reshape, not view: labels may be non-contiguous (e.g. channels_last), and then fg is too.
+        # Outside [0, 1] the signs are fixed afterwards from fg, so the kernel gets its own copy.
+        buffers = [errors, (fg if in_range else fg.clone()).reshape(-1, length)]
+        del errors
         if in_range:
             del fg, probs
         group_loss, gradient = lovasz_kernel(buffers, coefficient)
         value = (coefficient * group_loss).sum()
-        gradient = gradient.view(images, num_classes, length)
+        gradient = gradient.view(groups, channels, length)
         if not in_range:
             gradient = _fix_signs_outside_unit_interval(gradient, probs, fg)
         if not per_image:
-            gradient = gradient.view(num_classes, batch, -1).transpose(0, 1)
+            gradient = gradient.view(channels, batch, -1).transpose(0, 1)
         gradient = gradient.reshape(probas.shape).to(probas.dtype)
     return _PrecomputedGradient.apply(probas, value, gradient)
 
@@ -397,7 +420,7 @@ def _lovasz_sigmoid_probas(
             flat_labels = flat_labels.transpose(0, 1).reshape(1, channels, -1).contiguous()
             if flat_valid is not None:
                 flat_valid = flat_valid.transpose(0, 1).reshape(1, channels, -1)
-        images, length = probs.shape[0], probs.shape[-1]
+        images = probs.shape[0]
         fg = flat_labels == 1
         if flat_valid is not None:
             fg &= flat_valid
@@ -408,22 +431,9 @@ def _lovasz_sigmoid_probas(
         )
         coefficient = _mean_coefficients(has_valid, torch.ones(channels, dtype=dtype, device=probas.device))
         coefficient = coefficient.reshape(-1)
-        in_range = _inside_unit_interval(probs)
-        buffers = [
-            _probability_errors(probs, fg, flat_valid).reshape(-1, length),
-            fg.reshape(-1, length),
-        ]
-        if in_range:
-            del fg, probs
-        group_loss, gradient = lovasz_kernel(buffers, coefficient)
-        value = (coefficient * group_loss).sum()
-        gradient = gradient.view(images, channels, length)
-        if not in_range:
-            gradient = _fix_signs_outside_unit_interval(gradient, probs, fg)
-        if not per_image:
-            gradient = gradient.view(channels, batch, -1).transpose(0, 1)
-        gradient = gradient.reshape(probas.shape).to(probas.dtype)
-    return _PrecomputedGradient.apply(probas, value, gradient)
+    work = [probs, fg, flat_valid]
+    del probs, fg, flat_valid
+    return _lovasz_of_probabilities(probas, work, coefficient, per_image)
 
 
 def _check_multilabel(
