@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import presentation
 import streamlit as st
+import warmup  # noqa: F401  (heavy imports complete before any page runs: see app/warmup.py)
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
@@ -37,4 +39,6 @@ navigation = st.navigation(
         "Teach": [_page("lesson.py", "Lesson", ":material/school:")],
     }
 )
+presentation.sidebar_controls()  # projector mode (top of the sidebar, before the page's controls)
 navigation.run()
+presentation.share_controls(navigation.url_path)  # "Share and export" (bottom of the sidebar)

@@ -27,7 +27,8 @@ PROJECTOR_KEY = "projector"
 EXPORT_KEY = "chart_format"
 EXPORT_FORMATS = ("png", "svg")
 PROJECTOR_SCALE = 1.35
-MAX_TABLE_ROWS = 400
+MAX_TABLE_ROWS = 100  # rows of a trace listed in its text alternative
+MAX_GRID_CELLS = 16 * 16  # an image's values are listed up to this size (a summary always)
 
 PROJECTOR_CSS = """
 <style>
@@ -108,7 +109,8 @@ def _is_click_layer(trace: Any) -> bool:
     color = getattr(marker, "color", None)
     transparent = isinstance(color, str) and re.fullmatch(r"rgba\(\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*0\s*\)",
                                                           color.strip()) is not None
-    return transparent or getattr(marker, "opacity", None) == 0
+    opacity = getattr(marker, "opacity", None)
+    return transparent or (opacity is not None and np.ndim(opacity) == 0 and opacity == 0)
 
 
 def figure_tables(fig: Any, max_rows: int = MAX_TABLE_ROWS) -> list[tuple[str, pd.DataFrame]]:
@@ -128,7 +130,7 @@ def figure_tables(fig: Any, max_rows: int = MAX_TABLE_ROWS) -> list[tuple[str, p
         z = _array(getattr(trace, "z", None)) if hasattr(trace, "z") else None
         if z is not None and z.ndim >= 2:
             tables.append((f"{title}: summary", _summary(str(name), z)))
-            if z.ndim == 2 and z.shape[0] * z.shape[1] <= 32 * 32:
+            if z.ndim == 2 and z.shape[0] * z.shape[1] <= MAX_GRID_CELLS:
                 tables.append((f"{title}: values (rows × columns)", pd.DataFrame(z)))
             continue
         columns: dict[str, np.ndarray] = {}
@@ -254,9 +256,9 @@ def text_alternative(fig: Any, alt: str, container: Any = None) -> None:
         tables = figure_tables(fig)
         if not tables:
             st.caption("This chart has no tabular data.")
-        for title, frame in tables:
+        for title, frame in tables:  # static HTML tables: what screen readers read best
             st.markdown(f"**{title}**")
-            st.dataframe(frame, hide_index=frame.index.equals(pd.RangeIndex(len(frame))))
+            st.table(frame.round(4))
 
 
 def view_url(query: Mapping[str, Any] | None = None, url_path: str | None = None) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import figures
 import numpy as np
+import presentation
 import state
 import streamlit as st
 import torch
@@ -153,7 +154,9 @@ def main() -> None:
             data["soft"] if show_soft else None,
             (m1, m2, data["probe_value"]),
         )
-        st.plotly_chart(fig, config={"displayModeBar": False}, key="_geo_surface")
+        presentation.plotly_chart(fig, key="_geo_surface",
+                                  alt="3-D surface of the Lovász extension of the Jaccard loss over "
+                                      "the pixel errors, through the set function's values at the corners")
         st.caption(
             "Drag to rotate. Black dots: the set function $\\Delta_J$ at the corners; the surface meets "
             "them exactly. Translucent planes: the linear pieces, each one extended over the whole "
@@ -162,7 +165,9 @@ def main() -> None:
         )
     with right:
         regions = figures.regions_figure(GRID, data["region"], labels, (m1, m2), boundaries=boundaries(n, m3))
-        st.plotly_chart(regions, config={"displayModeBar": False}, key="_geo_regions")
+        presentation.plotly_chart(regions, key="_geo_regions",
+                                  alt="The error square seen from above, coloured by the region where "
+                                      "each sort order holds")
         st.caption(
             "Seen from above: each colour is a region where one sort order holds; the dashed lines "
             "$m_i = m_j$ are where the surface bends."
@@ -183,10 +188,10 @@ def main() -> None:
             ("soft-Jaccard", data["segment_soft"], "#777777"),
         ]
         title = "Along the segment from m = (1, 0) to (0, 1)" + (f", m₃ = {m3:.2f}" if n == 3 else "")
-        st.plotly_chart(
+        presentation.plotly_chart(
             figures.section_figure(data["t"], curves, title),
-            config={"displayModeBar": False},
             key="_geo_section",
+            alt=f"Loss values along a segment of the error space: {title}",
         )
         st.caption(
             "The Lovász curve is straight on each side of the kink where m₁ = m₂; both curves agree "

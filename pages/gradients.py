@@ -8,6 +8,7 @@ numbers; a sweep shows how the small class's share of the push scales with its s
 from __future__ import annotations
 
 import numpy as np
+import presentation
 import state
 import streamlit as st
 import torch
@@ -97,10 +98,11 @@ small_share = float((mask == 2).mean())
 
 left, right = st.columns([2, 3])
 with left:
-    st.plotly_chart(
+    presentation.plotly_chart(
         masks_figure(np.full(mask.shape, 0.85), {"truth": mask, "prediction": data["prediction"]},
                      {"truth": "Ground truth", "prediction": "Prediction (argmax)"}),
-        key="gr_masks_chart", config={"displayModeBar": False},
+        key="gr_masks_chart",
+        alt="Ground truth (background, a large disk, a small disk) and the predicted classes",
     )
 with right:
     st.markdown(
@@ -133,11 +135,11 @@ st.markdown(
     "Blue: gradient descent *raises* this logit there; red: it *lowers* it. "
     "**Click a pixel** for its numbers."
 )
-st.plotly_chart(
+presentation.plotly_chart(
     gradient_maps_figure(maps, TITLES, boundary=boundary_mask(mask), zmax=zmax, selected=selected,
                          colorbar_title="∂L/∂z_c" if shared else "relative"),
     key="gr_maps_chart", on_select=_on_pixel_click, selection_mode="points",
-    config={"displayModeBar": False},
+    alt=f"Gradient of each loss with respect to the logit of “{chosen}”, one map per loss",
 )
 
 if selected is not None:
@@ -159,16 +161,19 @@ st.subheader("How hard each region pushes")
 boundary = boundary_mask(mask)
 regions = {"foreground": (mask > 0) & ~boundary, "background": (mask == 0) & ~boundary, "boundary": boundary}
 magnitudes = {key: pixel_magnitude(torch.from_numpy(grads[key])[None])[0].numpy() for key in LOSS_KEYS}
-st.plotly_chart(magnitude_histograms_figure(magnitudes, regions, TITLES), key="gr_hist_chart")
+presentation.plotly_chart(magnitude_histograms_figure(magnitudes, regions, TITLES), key="gr_hist_chart",
+                          alt="Histograms of log10 of each pixel's gradient magnitude on foreground, "
+                              "background and boundary pixels, per loss")
 st.caption(
     "Cross-entropy's magnitudes follow each pixel's own error. Lovász-Softmax's are the Jaccard "
     "gradients g of the sorted errors: boundary and small-class pixels sit far to the right."
 )
 
 st.subheader("Class imbalance: the small disk's share of the push vs its size")
-st.plotly_chart(
+presentation.plotly_chart(
     push_share_figure(sweep(int(size), float(quality), float(blur), int(seed)), TITLES, small_share),
     key="gr_sweep_chart",
+    alt="The small disk's share of the total gradient push against its share of the pixels, per loss",
 )
 st.success(
     "**Takeaway.** Under cross-entropy a class gets gradient in proportion to its pixel count, so "

@@ -8,6 +8,7 @@ from typing import Any
 
 import figures
 import numpy as np
+import presentation
 import streamlit as st
 import torch
 import widgets
@@ -103,7 +104,9 @@ def main() -> None:
             "A 16×16 disk: loss vs the disk class's logit offset b",
             height=300,
         )
-        st.plotly_chart(fig, config={"displayModeBar": False}, key="_h_stairs")
+        presentation.plotly_chart(fig, key="_h_stairs",
+                                  alt="1 − IoU (a staircase) and the Lovász loss (a sloped curve) "
+                                      "as functions of the logit offset b")
         st.caption(
             "Drag b: the true loss 1 − IoU (solid) only jumps and is flat in between, so its gradient "
             "is zero; the Lovász loss (dashed) slopes down towards the better IoU."
@@ -111,12 +114,13 @@ def main() -> None:
         logits = data["logits"].copy()
         logits[1] += offset
         predicted = logits.argmax(0)
-        st.plotly_chart(
+        presentation.plotly_chart(
             figures.overlay_figure(
                 data["labels"], predicted, 1, f"Prediction at b = {offset:+.1f}", height=260
             ),
-            config={"displayModeBar": False},
             key="_h_overlay",
+            alt=f"Ground truth and prediction at b = {offset:+.1f}: intersection, false positives "
+                "and false negatives",
         )
         st.caption("Green: intersection; orange: false positives; blue: false negatives.")
 

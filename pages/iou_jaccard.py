@@ -8,6 +8,7 @@ from typing import Any
 
 import figures
 import numpy as np
+import presentation
 import state
 import streamlit as st
 import torch
@@ -99,22 +100,20 @@ def main() -> None:
         st.warning(f"A {labels.shape[0]}×{labels.shape[1]} image is too small to show much; try 16 or more.")
 
     maps = st.columns(3)
-    maps[0].plotly_chart(
+    presentation.plotly_chart(
         figures.label_map_figure(labels, num_classes, "Ground truth y"),
-        config={"displayModeBar": False},
-        key="_ij_truth",
+        key="_ij_truth", container=maps[0], alt="Ground-truth label map, one colour per class",
     )
     maps[0].caption("The true class of every pixel.")
-    maps[1].plotly_chart(
+    presentation.plotly_chart(
         figures.label_map_figure(data["predicted"], num_classes, "Prediction ŷ = argmax"),
-        config={"displayModeBar": False},
-        key="_ij_pred",
+        key="_ij_pred", container=maps[1], alt="Predicted label map (argmax of the logits)",
     )
     maps[1].caption("The prediction maker's output: move, grow or blur it in the sidebar.")
-    maps[2].plotly_chart(
+    presentation.plotly_chart(
         figures.overlay_figure(labels, data["predicted"], cls, f"Class {cls}: ∩ and ∪"),
-        config={"displayModeBar": False},
-        key="_ij_overlay",
+        key="_ij_overlay", container=maps[2],
+        alt=f"Class {cls}: intersection, false positives and false negatives of the prediction",
     )
     maps[2].caption(
         "Green is the intersection; green + orange + blue is the union. "
@@ -131,9 +130,8 @@ def main() -> None:
 
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(
-            figures.iou_bars_figure(data["ious"]), config={"displayModeBar": False}, key="_ij_bars"
-        )
+        presentation.plotly_chart(figures.iou_bars_figure(data["ious"]), key="_ij_bars",
+                                  alt="IoU of each class and their mean")
         st.caption(
             "Each class counts equally in the mean, however small it is: a rare class that is "
             "half missed costs as much as a large one."
@@ -165,7 +163,9 @@ def main() -> None:
         offset,
         f"Loss of class {cls} as its logit is shifted by b",
     )
-    st.plotly_chart(fig, config={"displayModeBar": False}, key="_ij_stairs")
+    presentation.plotly_chart(fig, key="_ij_stairs",
+                              alt="1 − IoU of the argmax prediction (a staircase) and the Lovász "
+                                  "extension as functions of the offset b")
     st.caption(
         f"The solid staircase (1 − IoU of the argmax prediction) has only {stairs['jumps']} jumps over "
         f"{len(OFFSETS)} values of b and is flat in between: its gradient is zero almost everywhere. "

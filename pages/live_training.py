@@ -10,8 +10,10 @@ from __future__ import annotations
 import time
 from collections import deque
 
+import classroom
 import numpy as np
 import pandas as pd
+import presentation
 import state
 import streamlit as st
 import training_state
@@ -43,7 +45,8 @@ SS = st.session_state
 # ------------------------------------------------------------------------------------------ state
 def _init_state() -> None:
     defaults = {"lt_run": None, "lt_running": False, "lt_stopped": False, "lt_saved": [],
-                "lt_k": 4, "lt_ticks": deque(maxlen=12), "lt_wall": deque(maxlen=12), "lt_error": ""}
+                "lt_k": 4, "lt_ticks": deque(maxlen=12), "lt_wall": deque(maxlen=12), "lt_error": "",
+                "lt_waiting": None}
     for key, value in defaults.items():
         if key not in SS:
             SS[key] = value
@@ -86,12 +89,17 @@ def _save(run: TrainingRun | None) -> None:
 
 # ------------------------------------------------------------------------------------------ buttons
 def _start(config: TrainingConfig) -> None:
+    if not classroom.request_slot().granted:  # every training slot is busy: wait in the queue
+        SS.lt_waiting = config
+        return
+    SS.lt_waiting = None
     _save(SS.lt_run)
     try:
         SS.lt_run = TrainingRun(config)
     except (TypeError, ValueError) as error:
         SS.lt_error = str(error)
         SS.lt_run, SS.lt_running = None, False
+        classroom.release_slot()
         return
     SS.lt_error, SS.lt_running, SS.lt_stopped, SS.lt_k = "", True, False, 4
     SS.lt_ticks.clear()
@@ -100,21 +108,42 @@ def _start(config: TrainingConfig) -> None:
 
 def _pause() -> None:
     SS.lt_running = False
+    classroom.release_slot()
 
 
 def _resume() -> None:
+    if not classroom.request_slot().granted:
+        SS.lt_waiting = "resume"
+        return
+    SS.lt_waiting = None
     SS.lt_running = True
     SS.lt_ticks.clear()
 
 
 def _stop() -> None:
     SS.lt_running, SS.lt_stopped = False, True
+    classroom.release_slot()
     _save(SS.lt_run)
 
 
 def _reset() -> None:
+    SS.lt_waiting = None
+    classroom.release_slot()
     _save(SS.lt_run)
     SS.lt_run, SS.lt_running, SS.lt_stopped = None, False, False
+
+
+def _slot_granted() -> None:
+    """The classroom queue gave this session a slot: start (or resume) what it was waiting for."""
+    waiting, SS.lt_waiting = SS.lt_waiting, None
+    if waiting == "resume":
+        _resume()
+    elif waiting is not None:
+        _start(waiting)
+
+
+def _leave_queue() -> None:
+    SS.lt_waiting = None
 
 
 # ------------------------------------------------------------------------------------------ views
@@ -204,6 +233,9 @@ def _live_view() -> None:
     if run is None:
         st.info("Press **Start** to train the chosen losses side by side.", icon=":material/play_arrow:")
         return
+    if SS.lt_running and not run.finished and not classroom.keep_slot():
+        SS.lt_running, SS.lt_waiting = False, "resume"  # the slot was reclaimed (tab hidden too long)
+        st.rerun()
     if SS.lt_running and not run.finished:
         began = time.perf_counter()
         run.step(SS.lt_k)
@@ -214,6 +246,7 @@ def _live_view() -> None:
         SS.lt_wall.append((time.perf_counter(), run.steps_done))
     if SS.lt_running and run.finished:
         SS.lt_running = False
+        classroom.release_slot()
         _save(run)
         st.rerun()  # a full rerun stops the fragment's timer
 
@@ -250,7 +283,9 @@ def _live_view() -> None:
         cell.image(upscale(mask_overlay(run.sample.image, mask)), caption=caption, width="stretch")
 
     figure, table = _curves_and_table(run, latest)
-    st.plotly_chart(figure, key="lt_curves_chart", config={"displayModeBar": False})
+    presentation.plotly_chart(figure, key="lt_curves_chart", numbers=False,  # the table below has them
+                              alt="Loss, mean IoU and the rarest class's IoU against the training step, "
+                                  "one line per loss")
     if table is not None:
         st.table(table)
     timing = ""
@@ -266,6 +301,7 @@ def _live_view() -> None:
 training_state.freeze_long_lived_objects()  # keeps Streamlit's post-run gc.collect(2) cheap
 _init_state()
 _restore_settings_from_run()
+LIMITS = classroom.config()  # this server's per-session caps (LOVASZ_* environment variables)
 widgets.page_header(
     PAGE, "Live training",
     "Same image, same initial weights, same optimizer: only the loss differs. Watch which one "
@@ -276,7 +312,7 @@ with st.sidebar:
     widgets.preset_picker(PAGE)
     image = widgets.control(PAGE, "image")
     low, high = class_range(image)
-    size = widgets.control(PAGE, "size")
+    size = widgets.control(PAGE, "size", hi=LIMITS.max_image_size)
     classes = widgets.control(PAGE, "classes", lo=low, hi=high)
     model = widgets.control(PAGE, "model", help=" · ".join(f"{k}: {v}" for k, v in MODEL_NAMES.items()))
     losses = st.multiselect("Losses to compare", list(LOSSES),
@@ -287,7 +323,7 @@ with st.sidebar:
     warmup = widgets.control(PAGE, "warmup") if mode == "finetune" else 100
     optimizer = widgets.control(PAGE, "optimizer", help="; ".join(f"{k}: {v}" for k, v in OPTIMIZERS.items()))
     lr = widgets.control(PAGE, "lr")
-    steps = widgets.control(PAGE, "steps")
+    steps = widgets.control(PAGE, "steps", hi=LIMITS.max_steps)
     seed = widgets.control(PAGE, "seed")
     device = st.selectbox("Device", available_devices(), key="lt_device",
                           help="CUDA is listed when this machine has a GPU.")
@@ -303,11 +339,12 @@ try:
     settings = settings.validated()
 except (TypeError, ValueError) as error:
     problem = str(error)
+problem = problem or "; ".join(LIMITS.capped(settings.size, settings.steps, len(settings.losses)))
 
 sample = None if problem else load_image(settings.image, settings.size, settings.num_classes, settings.seed)
 run: TrainingRun | None = SS.lt_run
 buttons = st.columns([1, 1, 1, 1, 4])
-can_start = not problem and (run is None or run.finished or SS.lt_stopped)
+can_start = not problem and SS.lt_waiting is None and (run is None or run.finished or SS.lt_stopped)
 if run is not None and not run.finished and not SS.lt_stopped:
     if SS.lt_running:
         buttons[0].button("Pause", icon=":material/pause:", on_click=_pause, key="lt_pause", width="stretch")
@@ -343,6 +380,8 @@ elif sample is not None:
                                                                  sample.class_fractions(), strict=True))
     st.caption(f"Next run: {settings.image} {settings.size}×{settings.size}, classes: {fractions}.")
 
+if SS.lt_waiting is not None:
+    classroom.waiting_room(_slot_granted, _leave_queue)
 live = st.fragment(_live_view, run_every=TICK_SECONDS if SS.lt_running else None)
 live()
 
@@ -387,8 +426,10 @@ def _gradients_now(run: TrainingRun) -> None:
         st.warning(f"{TITLES[lane]} diverged: its logits or losses are NaN/inf, so it has no gradient "
                    "to show.")
         return
-    st.plotly_chart(gradient_maps_figure(maps, TITLES, boundary=boundary_mask(run.sample.mask)),
-                    key="lt_grad_chart", config={"displayModeBar": False})
+    presentation.plotly_chart(gradient_maps_figure(maps, TITLES, boundary=boundary_mask(run.sample.mask)),
+                              key="lt_grad_chart",
+                              alt="Gradient of each loss with respect to one class's logit at this step, "
+                                  "one map per loss")
     st.caption(
         f"At step {run.steps_done}, on one colour scale (blue raises the logit of "
         f"*{run.class_names[target]}*, red lowers it). Cross-entropy still pushes every pixel a little; "

@@ -10,6 +10,7 @@ from typing import Any
 
 import figures
 import numpy as np
+import presentation
 import state
 import streamlit as st
 import torch
@@ -269,12 +270,14 @@ def linked_views(data: dict[str, Any]) -> None:
     for column, (kind, values, title) in zip(maps, specs, strict=True):
         chart_key = f"_se_map_{kind}_{st.session_state.get(PANELS_GENERATION, 0)}"
         fig = figures.pixel_map_figure(values, kind, data["fg"], prefix, selected, title, hover, height=270)
-        column.plotly_chart(
+        presentation.plotly_chart(
             fig,
             key=chart_key,
+            container=column,
+            alt=f"{title}: one value per pixel; the k pixels with the largest errors are outlined",
+            numbers=False,  # the captions below describe it; a click on a pixel gives its numbers
             on_select=lambda ck=chart_key: _on_pixel_click(ck, shape[1]),
             selection_mode="points",
-            config={"displayModeBar": False},
         )
     captions = st.columns(4)
     captions[0].caption(
@@ -303,12 +306,14 @@ def linked_views(data: dict[str, Any]) -> None:
         height=760,
     )
     panels_key = f"_se_panels_{st.session_state.get(PANELS_GENERATION, 0)}"
-    st.plotly_chart(
+    presentation.plotly_chart(
         panels,
         key=panels_key,
+        alt="The errors sorted in decreasing order (coloured by foreground or background), the "
+            "Jaccard loss of each prefix, and the Jaccard gradients g, with a cursor at k",
+        numbers=False,  # the caption below describes it; the metrics above give the numbers at k
         on_select=lambda: _on_rank_click(panels_key, data["order"]),
         selection_mode="points",
-        config={"displayModeBar": False},
     )
     st.caption(
         "Vermillion bars are pixels of class c (false negatives when their error is large), sky-blue "
@@ -406,7 +411,8 @@ def facts(data: dict[str, Any], params: state.SortingParams) -> None:
         left, right = st.columns([3, 2])
         with left:
             fig = figures.error_comparison_figure(data["softmax_errors"], data["hinge_errors"], data["fg"])
-            st.plotly_chart(fig, config={"displayModeBar": False}, key="_se_hinge_vs_softmax")
+            presentation.plotly_chart(fig, key="_se_hinge_vs_softmax",
+                                      alt="Each pixel's hinge error against its softmax error")
             st.caption(
                 "One dot per pixel. Dots on the floor (hinge = 0) are classified with a margin: hinge "
                 "ignores them. Right of the dashed line (softmax m > 0.5) the pixel is wrong; above m = 1 "

@@ -29,9 +29,9 @@ def test_figure_tables_lists_the_numbers_of_every_trace():
                      go.Scatter(x=np.arange(1000), y=np.arange(1000) ** 2, name="curve"),
                      go.Heatmap(z=np.arange(16).reshape(4, 4), name="map"),
                      go.Heatmap(z=np.zeros((64, 64)))])
-    tables = dict(figure_tables(fig, max_rows=100))
+    tables = dict(figure_tables(fig, max_rows=50))
     assert tables["errors (bar)"]["y"].tolist() == [0.5, 0.25, 0.1]
-    assert len(tables["curve (scatter): first 100 of 1000 points"]) == 100
+    assert len(tables["curve (scatter): first 50 of 1000 points"]) == 50
     summary = tables["map (heatmap): summary"].iloc[0]
     assert (summary["shape"], summary["min"], summary["max"]) == ("4 × 4", 0.0, 15.0)
     assert tables["map (heatmap): values (rows × columns)"].shape == (4, 4)
@@ -42,8 +42,9 @@ def test_figure_tables_lists_the_numbers_of_every_trace():
 def test_figure_tables_skip_invisible_click_layers():
     fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], name="pixels", marker={"color": "rgba(0,0,0,0)"}),
                      go.Scatter(x=[0], y=[0], name="hidden", marker={"opacity": 0}),
+                     go.Bar(x=[0, 1], y=[1, 2], name="faded", marker={"opacity": [1.0, 0.3]}),
                      go.Scatter(x=[0, 1], y=[2, 3], name="curve")])
-    assert [title for title, _ in figure_tables(fig)] == ["curve (scatter)"]
+    assert [title for title, _ in figure_tables(fig)] == ["faded (bar)", "curve (scatter)"]
 
 
 def test_figure_tables_of_an_empty_figure():

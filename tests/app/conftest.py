@@ -1,0 +1,20 @@
+"""App tests share one process, hence one server-wide training-slot manager (app/classroom.py):
+give each test a fresh one, so that runs left going by earlier tests do not queue later ones."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
+
+import classroom
+
+
+@pytest.fixture(autouse=True)
+def fresh_training_slots():
+    classroom.reset_shared_manager()
+    yield
+    classroom.reset_shared_manager()
