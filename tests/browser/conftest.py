@@ -118,6 +118,12 @@ def wait_idle(tab, timeout_ms: int = 60_000) -> None:
     tab.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     tab.wait_for_timeout(300)
     tab.wait_for_selector(IDLE_SELECTOR, timeout=timeout_ms)
+    # The script may be done while lazily loaded elements (plotly, dataframes) still show their
+    # loading skeletons: wait until they are drawn, so that screenshots show the real page.
+    tab.wait_for_function(
+        "() => document.querySelectorAll('[data-testid^=\"stSkeleton\"]').length === 0",
+        timeout=timeout_ms,
+    )
 
 
 def open_page(tab, base_url: str, url_path: str = "", query: str = "") -> None:
