@@ -165,30 +165,30 @@ class SlotManager:
     def request(self, session: str) -> SlotStatus:
         """Ask for a slot (idempotent; also a heartbeat): granted, or a place in the queue."""
         with self._lock:
-            now = self._clock()
-            self._reap(now)
-            self._promote(now)
-            if session in self._holders:
-                self._holders[session] = now
-            elif session in self._queue:
-                self._queue[session] = now
-            elif len(self._holders) < self.capacity and not self._queue:
-                self._holders[session] = now
-            else:
-                self._queue[session] = now
+            now = self._refresh(session)
+            if session not in self._holders and session not in self._queue:
+                if len(self._holders) < self.capacity and not self._queue:
+                    self._holders[session] = now
+                else:
+                    self._queue[session] = now
             return self._status(session)
 
     def heartbeat(self, session: str) -> SlotStatus:
         """Refresh a holder's or waiter's timestamp without joining anything; return its status."""
         with self._lock:
-            now = self._clock()
-            self._reap(now)
-            self._promote(now)
-            if session in self._holders:
-                self._holders[session] = now
-            elif session in self._queue:
-                self._queue[session] = now
+            self._refresh(session)
             return self._status(session)
+
+    def _refresh(self, session: str) -> float:
+        """Reap stale sessions, promote waiters, stamp ``session`` if known; the time (lock held)."""
+        now = self._clock()
+        self._reap(now)
+        self._promote(now)
+        if session in self._holders:
+            self._holders[session] = now
+        elif session in self._queue:
+            self._queue[session] = now
+        return now
 
     def release(self, session: str) -> None:
         """Give the slot back (or leave the queue); the head of the queue gets the slot."""

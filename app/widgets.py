@@ -168,6 +168,20 @@ def prediction_controls(page: str, container: Any = None, seed: int = 0) -> Pred
     )
 
 
+def scene_sidebar(page: str) -> tuple[np.ndarray, int, PredictionSpec]:
+    """The sidebar the "understand" pages share: preset, ground truth, then the prediction.
+
+    Returns the labels ``[H, W]``, the number of classes and the prediction maker's spec.
+    """
+    sidebar = st.sidebar
+    preset_picker(page, sidebar)
+    sidebar.subheader("Ground truth")
+    labels, num_classes = ground_truth_controls(page, sidebar)
+    sidebar.subheader("Prediction")
+    seed = int(st.session_state.get(state.key(page, "seed"), 0))
+    return labels, num_classes, prediction_controls(page, sidebar, seed=seed)
+
+
 def device_name() -> str:
     """Where torch computes: the CUDA device's name, or the CPU with its thread count."""
     if torch.cuda.is_available():

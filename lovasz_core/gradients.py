@@ -27,6 +27,7 @@ import torch
 from torch import Tensor
 
 from .registry import LOSSES
+from .validation import check_choice
 
 __all__ = [
     "SyntheticCase",
@@ -42,14 +43,6 @@ __all__ = [
 CASE_CLASS_NAMES: tuple[str, ...] = ("background", "large disk", "small disk")
 
 
-def _check_loss_key(key: object) -> str:
-    if not isinstance(key, str):
-        raise TypeError(f"`loss_key` must be a str, got {type(key).__name__}")
-    if key not in LOSSES:
-        raise ValueError(f"`loss_key` must be one of {sorted(LOSSES)}, got {key!r}")
-    return key
-
-
 def logit_gradient(
     loss_key: str, logits: Tensor, labels: Tensor, ignore_index: int | None = None
 ) -> tuple[float, Tensor]:
@@ -57,7 +50,7 @@ def logit_gradient(
 
     ``logits`` itself is left untouched (a detached copy is differentiated).
     """
-    fn = LOSSES[_check_loss_key(loss_key)].fn
+    fn = LOSSES[check_choice("loss_key", loss_key, LOSSES)].fn
     if not isinstance(logits, Tensor):
         raise TypeError(f"`logits` must be a torch.Tensor, got {type(logits).__name__}")
     z = logits.detach().clone().requires_grad_(True)

@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .validation import check_choice
+
 __all__ = [
     "IMAGE_NAMES",
     "MAX_SIZE",
@@ -100,11 +102,7 @@ def class_range(name: str) -> tuple[int, int]:
 
 
 def _check_name(name: object) -> str:
-    if not isinstance(name, str):
-        raise TypeError(f"`name` must be a str, got {type(name).__name__}")
-    if name not in IMAGE_NAMES:
-        raise ValueError(f"`name` must be one of {list(IMAGE_NAMES)}, got {name!r}")
-    return name
+    return check_choice("name", name, IMAGE_NAMES)
 
 
 def _check_int(arg: str, value: object, low: int, high: int) -> int:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .validation import check_choice
+
 __all__ = ["MODEL_NAMES", "FreeLogits", "TinyFCN", "count_parameters", "make_model"]
 
 MODEL_NAMES: dict[str, str] = {
@@ -79,10 +81,7 @@ def make_model(kind: str, in_channels: int, num_classes: int, size: int, seed: i
 
     The same arguments always give the same weights (the global RNG state is left untouched).
     """
-    if not isinstance(kind, str):
-        raise TypeError(f"`kind` must be a str, got {type(kind).__name__}")
-    if kind not in MODEL_NAMES:
-        raise ValueError(f"`kind` must be one of {list(MODEL_NAMES)}, got {kind!r}")
+    check_choice("kind", kind, MODEL_NAMES)
     for name, value in (("in_channels", in_channels), ("num_classes", num_classes), ("size", size)):
         _check_positive_int(name, value)
     if isinstance(seed, bool) or not isinstance(seed, int):

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from .baselines import check_logits_and_labels, cross_entropy, dice, focal, soft_jaccard
 from .losses import lovasz_softmax
+from .validation import check_choice
 
 __all__ = [
     "LOSSES",
@@ -70,8 +71,4 @@ LOSSES: dict[str, LossSpec] = {
 
 def get_loss(name: str) -> LossFn:
     """The loss function registered under ``name`` (see ``LOSSES``)."""
-    if not isinstance(name, str):
-        raise TypeError(f"`name` must be a str, got {type(name).__name__}")
-    if name not in LOSSES:
-        raise ValueError(f"`name` must be one of {sorted(LOSSES)}, got {name!r}")
-    return LOSSES[name].fn
+    return LOSSES[check_choice("name", name, LOSSES)].fn

@@ -48,6 +48,7 @@ from .images import IMAGE_NAMES, load_image
 from .metrics import per_class_iou
 from .models import MODEL_NAMES, make_model
 from .registry import LOSSES
+from .validation import check_choice
 
 __all__ = [
     "MODES",
@@ -116,11 +117,11 @@ class TrainingConfig:
         Raises:
             TypeError / ValueError naming the field, the expected and the received value.
         """
-        _check_choice("image", self.image, IMAGE_NAMES)
-        _check_choice("model", self.model, MODEL_NAMES)
-        _check_choice("mode", self.mode, MODES)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("device", self.device, available_devices())
+        check_choice("image", self.image, IMAGE_NAMES)
+        check_choice("model", self.model, MODEL_NAMES)
+        check_choice("mode", self.mode, MODES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("device", self.device, available_devices())
         for name in ("size", "steps", "seed", "warmup_steps", "snapshot_every"):
             _check_int(name, getattr(self, name))
         if self.steps < 1:
@@ -144,7 +145,7 @@ class TrainingConfig:
         if not losses:
             raise ValueError("`losses` must name at least one loss, got none")
         for key in losses:
-            _check_choice("losses", key, LOSSES)
+            check_choice("losses", key, LOSSES)
         if len(set(losses)) != len(losses):
             raise ValueError(f"`losses` must not repeat a loss, got {list(losses)}")
         sample = load_image(self.image, self.size, self.num_classes, self.seed)
@@ -167,13 +168,6 @@ class TrainingConfig:
         if "losses" in values:
             values["losses"] = tuple(values["losses"])
         return cls(**values)
-
-
-def _check_choice(name: str, value: object, choices) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"`{name}` must be a str, got {type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
 
 
 def _check_int(name: str, value: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -122,6 +122,15 @@ def check_probability_range(name: str, value: Tensor, tolerance: float = 1e-3) -
             f"`{name}` must hold probabilities in [0, 1] (did you pass logits? use "
             f"from_logits=True or softmax first), got values in [{float(lo):.4g}, {float(hi):.4g}]"
         )
+
+
+def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
+    """``value`` must be one of the strings ``choices`` (a registry key, a mode, a model name…)."""
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a str, got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
+    return value
 
 
 def check_bool_flag(name: str, value: object) -> bool:

@@ -76,12 +76,7 @@ def main() -> None:
         r"\Delta_J(M_c) = \frac{|M_c|}{|\{y = c\} \cup M_c|} = 1 - J_c"
     )
     sidebar = st.sidebar
-    widgets.preset_picker(PAGE, sidebar)
-    sidebar.subheader("Ground truth")
-    labels, num_classes = widgets.ground_truth_controls(PAGE, sidebar)
-    sidebar.subheader("Prediction")
-    seed = int(st.session_state.get(state.key(PAGE, "seed"), 0))
-    spec = widgets.prediction_controls(PAGE, sidebar, seed=seed)
+    labels, num_classes, spec = widgets.scene_sidebar(PAGE)
     cls = int(widgets.control(PAGE, "cls", sidebar, hi=num_classes - 1))
     offset = float(widgets.control(PAGE, "offset", sidebar))
     try:

@@ -441,12 +441,7 @@ def main() -> None:
         r"\pi_1..\pi_i\}}"
     )
     sidebar = st.sidebar
-    widgets.preset_picker(PAGE, sidebar)
-    sidebar.subheader("Ground truth")
-    labels, num_classes = widgets.ground_truth_controls(PAGE, sidebar)
-    sidebar.subheader("Prediction")
-    seed = int(st.session_state.get(state.key(PAGE, "seed"), 0))
-    spec = widgets.prediction_controls(PAGE, sidebar, seed=seed)
+    labels, num_classes, spec = widgets.scene_sidebar(PAGE)
     sidebar.subheader("Loss")
     cls = int(widgets.control(PAGE, "cls", sidebar, hi=num_classes - 1))
     kind = widgets.control(PAGE, "errors", sidebar, horizontal=True)
