@@ -114,10 +114,10 @@ def _class_selection(
 ) -> Tensor:
     """Boolean [B', C]: which (image, class) terms enter the mean (``classes`` already checked).
 
-    ``fg`` is the [B', C, N] ground truth; it is only scanned for ``classes="present"``.
+    ``fg`` is the [B', C, N] 0/1 ground truth; it is only scanned for ``classes="present"``.
     """
     if classes == "present":
-        return fg.any(-1)
+        return fg.amax(-1) > 0
     if classes == "all":
         return has_valid.expand(-1, num_classes).clone()
     chosen = torch.zeros(num_classes, dtype=torch.bool, device=fg.device)
@@ -158,21 +158,34 @@ def _mean_coefficients(selected: Tensor, class_weights: Tensor) -> Tensor:
     return coefficient / selected.shape[0]
 
 
+def _indicator(values: Tensor, target: float | Tensor, dtype: torch.dtype) -> Tensor:
+    """``values == target`` as 0/1 in ``dtype`` (broadcast shape), compared as floats.
+
+    The losses keep masks as 0/1 floats: float arithmetic vectorizes on the CPU, boolean masks
+    (``where``, ``masked_fill``) are 5–20× slower per element. Labels are small integers (or the
+    ignore index), exact in float32.
+    """
+    values = values.to(dtype)
+    target = torch.as_tensor(target, dtype=dtype, device=values.device)
+    shape = torch.broadcast_shapes(values.shape, target.shape)
+    return torch.eq(values, target, out=torch.empty(shape, dtype=dtype, device=values.device))
+
+
 def _probability_errors(probs: Tensor, fg: Tensor, valid: Tensor | None) -> Tensor:
-    """Errors ``|p − 1[fg]|`` (one pass, no float one-hot), 0 where ``valid`` is False.
+    """Errors ``|p − fg|`` for 0/1 ``fg``, 0 where the 0/1 ``valid`` is 0.
 
     ``abs`` keeps them >= +0.0 even for -0.0 or probabilities a rounding step outside [0, 1].
     """
-    errors = torch.add(probs, fg, alpha=-1).abs_()
+    errors = torch.sub(probs, fg).abs_()
     if valid is not None:
-        errors.masked_fill_(~valid, 0.0)
+        errors.mul_(valid)
     return errors
 
 
 def _fix_signs_outside_unit_interval(gradient: Tensor, probs: Tensor, fg: Tensor) -> Tensor:
-    """The kernel's d|p − 1[fg]|/dp is −1 on fg and +1 elsewhere, true for p in [0, 1]; flip it
+    """The kernel's d|p − fg|/dp is −1 on fg and +1 elsewhere, true for p in [0, 1]; flip it
     where a probability lies a rounding step outside (p > 1 on fg, p < 0 elsewhere)."""
-    wrong = torch.where(fg, probs > 1, probs < 0)
+    wrong = torch.where(fg > 0, probs > 1, probs < 0)
     return torch.where(wrong, -gradient, gradient)
 
 
@@ -269,10 +282,10 @@ def _lovasz_softmax_probas(
             flat_valid = None if flat_valid is None else flat_valid.reshape(1, -1)
         images = probs.shape[0]
         class_ids = torch.arange(num_classes, device=probas.device).view(1, -1, 1)
-        fg = flat_labels.unsqueeze(1) == class_ids  # [B', C, N] bool, no float one-hot
-        valid_3d = None if flat_valid is None else flat_valid.unsqueeze(1)
+        fg = _indicator(flat_labels.unsqueeze(1), class_ids, dtype)  # [B', C, N] 0/1
+        valid_3d = None if flat_valid is None else flat_valid.to(dtype).unsqueeze(1)
         if valid_3d is not None:
-            fg &= valid_3d
+            fg.mul_(valid_3d)  # ignore_index may equal a class index
         has_valid = (
             torch.ones(images, 1, dtype=torch.bool, device=probas.device)
             if flat_valid is None
@@ -291,9 +304,10 @@ def _lovasz_of_probabilities(
     """Shared tail of the softmax and sigmoid losses.
 
     ``work`` is ``[probs, fg, valid]``: ``probs`` [B', K, N] accumulation-dtype probabilities,
-    ``fg`` [B', K, N] bool, ``valid`` broadcastable bool or None; it is emptied so that memory can
-    be freed as soon as possible. ``coefficient`` is [B'·K]. Returns the loss with its gradient
-    attached to ``probas`` (B' = 1 with the batch folded into N when not ``per_image``).
+    ``fg`` [B', K, N] and ``valid`` (broadcastable, or None) 0/1 in that dtype; it is emptied so
+    that memory can be freed as soon as possible. ``coefficient`` is [B'·K]. Returns the loss
+    with its gradient attached to ``probas`` (B' = 1 with the batch folded into N when not
+    ``per_image``).
     """
     with torch.no_grad():
         valid = work.pop()
@@ -304,8 +318,8 @@ def _lovasz_of_probabilities(
         in_range = _inside_unit_interval(probs)
         errors = _probability_errors(probs, fg, valid).reshape(-1, length)
         del valid
-        # reshape, not view: labels may be non-contiguous (e.g. channels_last), and then fg is too.
-        # Outside [0, 1] the signs are fixed afterwards from fg, so the kernel gets its own copy.
+        # The kernel overwrites fg; outside [0, 1] the signs are fixed afterwards from fg, so then
+        # the kernel gets its own copy.
         buffers = [errors, (fg if in_range else fg.clone()).reshape(-1, length)]
         del errors
         if in_range:
@@ -380,17 +394,20 @@ def _lovasz_hinge(
     with torch.no_grad():
         groups = batch if per_image else 1
         s = scores.detach().reshape(groups, -1).to(dtype)
-        fg = labels.reshape(groups, -1) == 1
+        fg = _indicator(labels.reshape(groups, -1), 1.0, dtype)
         flat_valid = None if valid is None else valid.reshape(groups, -1)
-        if flat_valid is not None:
-            fg &= flat_valid
-        # Hinge errors m = max(0, 1 − s·y*): 1 − s on fg, 1 + s on bg.
-        errors = torch.where(fg, s.neg(), s).add_(1.0)
+        valid_float = None if flat_valid is None else flat_valid.to(dtype)
+        if valid_float is not None:
+            fg.mul_(valid_float)
+        # Hinge errors m = max(0, 1 − s·y*) with signs y* = 2·fg − 1.
+        signs = fg.mul(2.0).sub_(1.0)
+        errors = torch.addcmul(torch.ones((), dtype=dtype, device=s.device), s, signs, value=-1.0)
+        del signs
         # ReLU on the bit pattern: negative floats (and −0.0) read as negative int32/int64.
         int_dtype = torch.int64 if dtype == torch.float64 else torch.int32
         errors.view(int_dtype).clamp_min_(0)
-        if flat_valid is not None:
-            errors.masked_fill_(~flat_valid, 0.0)
+        if valid_float is not None:
+            errors.mul_(valid_float)
         has_valid = (
             torch.ones(groups, dtype=torch.bool, device=labels.device)
             if flat_valid is None
@@ -421,9 +438,10 @@ def _lovasz_sigmoid_probas(
             if flat_valid is not None:
                 flat_valid = flat_valid.transpose(0, 1).reshape(1, channels, -1)
         images = probs.shape[0]
-        fg = flat_labels == 1
-        if flat_valid is not None:
-            fg &= flat_valid
+        fg = _indicator(flat_labels, 1.0, dtype)
+        valid_float = None if flat_valid is None else flat_valid.to(dtype)
+        if valid_float is not None:
+            fg.mul_(valid_float)
         has_valid = (
             torch.ones(images, channels, dtype=torch.bool, device=probas.device)
             if flat_valid is None
@@ -431,8 +449,8 @@ def _lovasz_sigmoid_probas(
         )
         coefficient = _mean_coefficients(has_valid, torch.ones(channels, dtype=dtype, device=probas.device))
         coefficient = coefficient.reshape(-1)
-    work = [probs, fg, flat_valid]
-    del probs, fg, flat_valid
+    work = [probs, fg, valid_float]
+    del probs, fg, valid_float
     return _lovasz_of_probabilities(probas, work, coefficient, per_image)
 
 
