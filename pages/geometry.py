@@ -33,7 +33,7 @@ def _order_label(perm: tuple[int, ...]) -> str:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def compute(fg_bits: tuple[bool, ...], m3: float, probe: tuple[float, ...]) -> dict[str, Any]:
+def compute(fg_bits: tuple[bool, ...], m3: float) -> dict[str, Any]:
     """Surfaces over (m₁, m₂) (m₃ fixed for 3 pixels), regions, planes, corners and checks."""
     fg = torch.tensor(fg_bits)
     n = len(fg_bits)
@@ -44,8 +44,6 @@ def compute(fg_bits: tuple[bool, ...], m3: float, probe: tuple[float, ...]) -> d
     perms, weights = permutation_weights(fg)
     planes = (weights @ points.T).numpy().reshape(len(perms), *xx.shape)
     corners, corner_values = cube_corners(fg)
-    probe_point = torch.tensor([probe], dtype=torch.float64)
-    probe_value, probe_region = extension_at(probe_point, fg)
     t = np.linspace(0.0, 1.0, 101)
     segment = np.stack([1 - t, t] + ([np.full_like(t, m3)] if n == 3 else []), axis=1)
     segment_t = torch.from_numpy(segment)
@@ -53,19 +51,23 @@ def compute(fg_bits: tuple[bool, ...], m3: float, probe: tuple[float, ...]) -> d
         "values": values.numpy().reshape(xx.shape),
         "region": region.numpy().reshape(xx.shape),
         "labels": [_order_label(p) for p in perms],
+        "weights": weights.numpy(),
         "planes": planes,
         "soft": soft_jaccard_at(points, fg).numpy().reshape(xx.shape),
         "corners": corners.numpy(),
         "corner_values": corner_values.numpy(),
-        "probe_value": float(probe_value[0]),
-        "probe_region": int(probe_region[0]),
-        "probe_grad": weights[int(probe_region[0])].numpy(),
         "gap_lovasz": midpoint_convexity_gap(lambda p: extension_at(p, fg)[0], n, samples=1500),
         "gap_soft": midpoint_convexity_gap(lambda p: soft_jaccard_at(p, fg), n, samples=1500),
         "t": t,
         "segment_lovasz": extension_at(segment_t, fg)[0].numpy(),
         "segment_soft": soft_jaccard_at(segment_t, fg).numpy(),
     }
+
+
+def probe_at(fg_bits: tuple[bool, ...], probe: tuple[float, ...]) -> tuple[float, int]:
+    """The extension's value at the probe point and the index of its sort-order region."""
+    value, region = extension_at(torch.tensor([probe], dtype=torch.float64), torch.tensor(fg_bits))
+    return float(value[0]), int(region[0])
 
 
 def boundaries(n: int, m3: float) -> list[tuple[list[float], list[float]]]:
@@ -97,6 +99,59 @@ def gap_text(gap: float) -> str:
     return "≤ 0 ✓ convex" if gap < 1e-9 else f"{gap:.3f} ✗"
 
 
+def _surface(data: dict[str, Any], n: int, m3: float, show_planes: bool, show_soft: bool) -> None:
+    """The 3-D surface with the set function at the corners (and the pieces, soft-Jaccard)."""
+    labels = data["labels"]
+    planes: list[tuple[str, np.ndarray, str]] = []
+    if show_planes and n == 2:  # with 3 pixels, six translucent pieces would hide the surface
+        planes = [(f"piece {label}", data["planes"][r], class_color(r + 1)) for r, label in enumerate(labels)]
+    if n == 3:
+        keep = np.isclose(data["corners"][:, 2], m3)
+        corners, corner_values = data["corners"][keep][:, :2], data["corner_values"][keep]
+    else:
+        corners, corner_values = data["corners"], data["corner_values"]
+    fig = figures.extension_surface_figure(
+        GRID, data["values"], corners, corner_values, planes, data["soft"] if show_soft else None
+    )
+    presentation.plotly_chart(fig, key="_geo_surface",
+                              alt="3-D surface of the Lovász extension of the Jaccard loss over "
+                                  "the pixel errors, through the set function's values at the corners")
+    st.caption(
+        "Drag to rotate. Black dots: the set function $\\Delta_J$ at the corners; the surface meets "
+        "them exactly. Translucent planes: the linear pieces, each one extended over the whole "
+        "square; the surface is their upper envelope, hence convex."
+        + (" (With 3 pixels the six pieces are left out; the map shows where each holds.)"
+           if show_planes and n == 3 else "")
+        + (" Grey: soft-Jaccard, curved." if show_soft else "")
+    )
+
+
+def _probe_view(data: dict[str, Any], bits: tuple[bool, ...], n: int, m3: float) -> None:
+    """Probe sliders, the regions map with the probe, its value and gradient, and the share link."""
+    cols = st.columns(2)
+    m1 = float(widgets.control(PAGE, "m1", cols[0]))
+    m2 = float(widgets.control(PAGE, "m2", cols[1]))
+    probe = (m1, m2, m3)[:n]
+    value, region = probe_at(bits, probe)
+    labels = data["labels"]
+    regions = figures.regions_figure(GRID, data["region"], labels, (m1, m2), boundaries=boundaries(n, m3))
+    presentation.plotly_chart(regions, key="_geo_regions",
+                              alt="The error square seen from above, coloured by the region where "
+                                  "each sort order holds, with the probe point")
+    st.caption(
+        "Seen from above: each colour is a region where one sort order holds; the dashed lines "
+        "$m_i = m_j$ are where the surface bends."
+    )
+    grad = ", ".join(f"{g:.3f}" for g in data["weights"][region])
+    st.info(
+        f"At the probe m = ({', '.join(f'{v:.2f}' for v in probe)}), the order is "
+        f"**{labels[region]}**, the loss is **{value:.4f}** and its gradient "
+        f"(the Jaccard gradients g put back on the pixels) is **({grad})**: constant on the whole region.",
+        icon=":material/my_location:",
+    )
+    widgets.share_link(PAGE, state.current(PAGE))
+
+
 def main() -> None:
     widgets.page_header(
         PAGE,
@@ -116,69 +171,24 @@ def main() -> None:
     bits = [bool(widgets.control(PAGE, f"y{i}", sidebar)) for i in range(1, n + 1)]
     show_planes = bool(widgets.control(PAGE, "planes", sidebar))
     show_soft = bool(widgets.control(PAGE, "soft", sidebar))
-    probe_cols = st.columns(3 if n == 3 else 2)
-    m1 = float(widgets.control(PAGE, "m1", probe_cols[0]))
-    m2 = float(widgets.control(PAGE, "m2", probe_cols[1]))
-    m3 = float(widgets.control(PAGE, "m3", probe_cols[2])) if n == 3 else 0.0
-    probe = (m1, m2, m3)[:n]
+    left, right = st.columns([3, 2])
+    m3 = float(widgets.control(PAGE, "m3", left)) if n == 3 else 0.0
     try:
-        data = compute(tuple(bits), m3, probe)
+        data = compute(tuple(bits), m3)
     except (ValueError, TypeError) as error:
         st.error(f"Cannot compute the surface: {error}")
         return
-    if not any(bits):
-        st.info(
-            "No pixel is foreground: F = ∅, so $\\Delta_J(M)$ = 1 for every non-empty M and the extension is "
-            "max(m): the loss of an absent class is its largest error.",
-            icon=":material/info:",
-        )
-
-    labels = data["labels"]
-    planes: list[tuple[str, np.ndarray, str]] = []
-    if show_planes:
-        chosen = range(len(labels)) if n == 2 else [data["probe_region"]]
-        planes = [(f"piece {labels[r]}", data["planes"][r], class_color(r + 1)) for r in chosen]
-    if n == 3:
-        keep = np.isclose(data["corners"][:, 2], m3)
-        corners, corner_values = data["corners"][keep][:, :2], data["corner_values"][keep]
-    else:
-        corners, corner_values = data["corners"], data["corner_values"]
-    left, right = st.columns([3, 2])
     with left:
-        fig = figures.extension_surface_figure(
-            GRID,
-            data["values"],
-            corners,
-            corner_values,
-            planes,
-            data["soft"] if show_soft else None,
-            (m1, m2, data["probe_value"]),
-        )
-        presentation.plotly_chart(fig, key="_geo_surface",
-                                  alt="3-D surface of the Lovász extension of the Jaccard loss over "
-                                      "the pixel errors, through the set function's values at the corners")
-        st.caption(
-            "Drag to rotate. Black dots: the set function $\\Delta_J$ at the corners; the surface meets "
-            "them exactly. Translucent planes: the linear pieces, each one extended over the whole "
-            "square; the surface is their upper envelope, hence convex."
-            + (" Grey: soft-Jaccard, curved." if show_soft else "")
-        )
+        if not any(bits):
+            st.info(
+                "No pixel is foreground: F = ∅, so $\\Delta_J(M)$ = 1 for every non-empty M and the "
+                "extension is max(m): the loss of an absent class is its largest error.",
+                icon=":material/info:",
+            )
+        _surface(data, n, m3, show_planes, show_soft)
     with right:
-        regions = figures.regions_figure(GRID, data["region"], labels, (m1, m2), boundaries=boundaries(n, m3))
-        presentation.plotly_chart(regions, key="_geo_regions",
-                                  alt="The error square seen from above, coloured by the region where "
-                                      "each sort order holds")
-        st.caption(
-            "Seen from above: each colour is a region where one sort order holds; the dashed lines "
-            "$m_i = m_j$ are where the surface bends."
-        )
-    grad = ", ".join(f"{g:.3f}" for g in data["probe_grad"])
-    st.info(
-        f"At the probe m = ({', '.join(f'{v:.2f}' for v in probe)}), the order is "
-        f"**{labels[data['probe_region']]}**, the loss is **{data['probe_value']:.4f}** and its gradient "
-        f"(the Jaccard gradients g put back on the pixels) is **({grad})**: constant on the whole region.",
-        icon=":material/my_location:",
-    )
+        # The probe reruns on its own: moving it redraws the map and the readout, not the 3-D surface.
+        st.fragment(_probe_view)(data, tuple(bits), n, m3)
 
     st.subheader("Convex and piecewise linear; soft-Jaccard is neither")
     cols = st.columns([2, 1])
@@ -216,7 +226,6 @@ def main() -> None:
         "the maximum of those linear pieces, so it is convex and a tight surrogate.",
         icon=":material/lightbulb:",
     )
-    widgets.share_link(PAGE, state.current(PAGE))
 
 
 main()
