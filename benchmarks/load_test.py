@@ -18,7 +18,9 @@ CPU with the server, and drawing plotly charts (WebGL in software, without a GPU
 CPU than the server spends. ``--light-client`` keeps the browsers from loading plotly's code
 (the server still builds and sends every figure, the rest of the page is drawn), which measures
 the server rather than the browsers; ``--nice-browser`` runs the browser at the lowest CPU
-priority, so that the server is served first. ``--train-s S`` also presses Start on the live-training
+priority, so that the server is served first. ``--think-s T`` has each student read for
+0.5–1.5 × T seconds before every action, as in a lesson, instead of clicking as fast as the app
+answers. ``--train-s S`` also presses Start on the live-training
 page, waits in the classroom queue if every training slot is taken, trains S seconds and stops.
 
 Bounded: ``--users`` ≤ 60, every wait ≤ ``--wait-s``, the whole run ≤ ``--max-s``; it stops the
@@ -26,6 +28,7 @@ server and the browser by itself. Not a unit test::
 
     .venv/bin/python benchmarks/load_test.py --users 20
     .venv/bin/python benchmarks/load_test.py --users 20 --light-client --json /tmp/load.json
+    .venv/bin/python benchmarks/load_test.py --users 20 --think-s 20 --ramp-s 3 --max-s 900
     .venv/bin/python benchmarks/load_test.py --users 5 --pages lesson,geometry
 """
 
@@ -36,6 +39,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import re
 import resource
 import socket
@@ -355,9 +359,17 @@ async def _abort(route) -> None:
     await route.abort()
 
 
+async def _think(rng: random.Random, think_s: float) -> None:
+    """A student reads before acting: a pause drawn uniformly from [0.5, 1.5] × ``think_s``."""
+    if think_s > 0:
+        await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)
+
+
 async def student(index: int, browser, base: str, pages: list[str], wait_s: float,
-                  ramp_s: float, train_s: float = 0.0, light: bool = False) -> UserResult:
+                  ramp_s: float, train_s: float = 0.0, light: bool = False,
+                  think_s: float = 0.0) -> UserResult:
     result = UserResult(index)
+    rng = random.Random(index)
     await asyncio.sleep(index * ramp_s)
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     if light:  # the server still builds and sends every figure; this browser just does not draw it
@@ -377,12 +389,14 @@ async def student(index: int, browser, base: str, pages: list[str], wait_s: floa
             label = path or "home"
             try:
                 if path:  # the home page is already open
+                    await _think(rng, think_s)
                     link = tab.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').first
                     t0 = await _now(tab)
                     await link.click()
                     result.settle_s.append((label, "open", await _settle(tab, t0, wait_s, path)))
                 await tab.wait_for_timeout(200)
                 kind, name = PAGES.get(path, ("slider", None))
+                await _think(rng, think_s)
                 t0 = await _now(tab)
                 if await _change_control(tab, kind, name):
                     result.settle_s.append((label, "control", await _settle(tab, t0, wait_s)))
@@ -405,13 +419,15 @@ async def student(index: int, browser, base: str, pages: list[str], wait_s: floa
 
 
 async def run_class(base: str, users: int, pages: list[str], wait_s: float, ramp_s: float,
-                    max_s: float, train_s: float = 0.0, light: bool = False) -> list[UserResult]:
+                    max_s: float, train_s: float = 0.0, light: bool = False,
+                    think_s: float = 0.0) -> list[UserResult]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
-            tasks = [asyncio.create_task(student(i, browser, base, pages, wait_s, ramp_s, train_s, light))
+            tasks = [asyncio.create_task(
+                         student(i, browser, base, pages, wait_s, ramp_s, train_s, light, think_s))
                      for i in range(users)]
             done, pending = await asyncio.wait(tasks, timeout=max_s)
             for task in pending:
@@ -496,6 +512,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the CPU first, as if the students' browsers ran on their own laptops")
     parser.add_argument("--train-s", type=float, default=0.0,
                         help="on the live-training page, press Start, train this long, then Stop (0: don't)")
+    parser.add_argument("--think-s", type=float, default=0.0,
+                        help="mean reading time before each action (uniform in [0.5, 1.5] × this); "
+                             "0: every student clicks as fast as the app answers (a stampede)")
     parser.add_argument("--entrypoint", type=Path, default=ROOT / "app" / "main.py", help="the app to serve")
     args = parser.parse_args(argv)
     if not 1 <= args.users <= 60:
@@ -519,7 +538,8 @@ def main(argv: list[str] | None = None) -> int:
         server_cpu0 = sum(cpu_by_process(server.pid).values())
         busy0, load0 = machine_busy_seconds(), os.getloadavg()[0]
         results = asyncio.run(run_class(f"http://127.0.0.1:{port}", args.users, pages, args.wait_s,
-                                        args.ramp_s, args.max_s, args.train_s, args.light_client))
+                                        args.ramp_s, args.max_s, args.train_s, args.light_client,
+                                        args.think_s))
         seconds = time.perf_counter() - began
         end_rss = rss_mb(server.pid)
         server_cpu = sum(cpu_by_process(server.pid).values()) - server_cpu0
@@ -537,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(results, memory, seconds, args.users)
     summary["light_client"] = args.light_client
     summary["nice_browser"] = args.nice_browser
+    summary["think_s"] = args.think_s
     own = resource.getrusage(resource.RUSAGE_SELF)
     summary["cpu_s"] = {"server": round(server_cpu, 1), "browser": round(browser_cpu, 1),
                         "this_script": round(own.ru_utime + own.ru_stime, 1),

@@ -50,3 +50,21 @@ def test_wire_clock_times_a_rerun_from_request_to_finish():
     assert len(clock.durations) == 1 and clock.durations[0] >= 0 and clock.pending == []
     clock._received(finished.SerializeToString())  # nothing pending: ignored
     assert len(clock.durations) == 1
+
+
+def test_think_time_is_drawn_around_the_mean_and_zero_means_no_pause(monkeypatch):
+    import asyncio
+    import random
+
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(load_test.asyncio, "sleep", fake_sleep)
+    rng = random.Random(0)
+    for _ in range(50):
+        asyncio.run(load_test._think(rng, 10.0))
+    asyncio.run(load_test._think(rng, 0.0))  # a stampede: no pause at all
+    assert len(slept) == 50
+    assert all(5.0 <= s <= 15.0 for s in slept) and max(slept) - min(slept) > 5.0

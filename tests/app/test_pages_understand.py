@@ -311,3 +311,14 @@ def test_geometry_probe_sliders_move_the_probe():
 
 def test_torch_is_the_engine():
     assert torch.__version__
+
+
+def test_geometry_moving_the_probe_updates_the_readout_not_the_surface():
+    at = run_page("geometry.py")
+    surface_before = plotly_specs(at)[0]
+    at.slider(key="geo_m1").set_value(0.2).run()
+    assert_no_exception(at)
+    # F = {1}, m = (0.2, 0.3): pixel 2 first, Δ({2}) = 1/2, Δ({1, 2}) = 1, so g = (0.5, 0.5)
+    info = texts(at, "info")
+    assert "m₂ ≥ m₁" in info and "0.2500" in info and "(0.500, 0.500)" in info
+    assert plotly_specs(at)[0] == surface_before  # the surface does not depend on the probe
