@@ -2,9 +2,10 @@
 
 Forward + backward from logits, with matching semantics (classes="all", per_image=True, softmax
 inside), on the CPU and, when present, on CUDA. Prints times, ratios and peak memory, and the
-"one-sort floor": a single ``torch.sort`` of the same number of elements.
+"one-sort floor": a single ``torch.sort`` of the same number of elements, by rows (what kornia
+sorts), and the 1-D sort of as many int64 keys that our kernel runs (a radix sort on the CPU).
 
-    python benchmarks/bench_core.py [--device cpu|cuda] [--repeats 7] [--json out.json]
+    python benchmarks/bench_core.py [--device cpu|cuda] [--repeats 7] [--threads N] [--json out.json]
 """
 
 from __future__ import annotations
@@ -61,10 +62,17 @@ def _once_forward_backward(fn, logits: Tensor, labels: Tensor) -> float:
     return time.perf_counter() - start
 
 
-def _once_sort(values: Tensor) -> float:
+def _packed_keys_like(values: Tensor) -> Tensor:
+    """int64 keys shaped like the kernel's: row·2³² + 2·(float bits) + a 0/1 bit, flattened."""
+    rows = values.reshape(-1, values.shape[-1])
+    offsets = (torch.arange(rows.shape[0], device=values.device) << 32).unsqueeze(1)
+    return (rows.contiguous().view(torch.int32).to(torch.int64) * 2 + offsets).view(-1)
+
+
+def _once_sort(values: Tensor, descending: bool = True) -> float:
     _sync(values.device)
     start = time.perf_counter()
-    torch.sort(values, dim=-1, descending=True)
+    torch.sort(values, dim=-1, descending=descending)
     _sync(values.device)
     return time.perf_counter() - start
 
@@ -119,9 +127,11 @@ def run(device: torch.device, repeats: int, include_loop: bool = True) -> list[d
         logits = torch.randn(batch, classes, side, side, generator=generator).to(device)
         labels = torch.randint(0, classes, (batch, side, side), generator=generator).to(device)
         sort_input = torch.softmax(logits, dim=1).flatten(2)
+        keys = _packed_keys_like(sort_input)
         contestants: dict[str, Callable[[], float]] = {
             "ours": lambda x=logits, y=labels: _once_forward_backward(ours, x, y),
             "sort_floor": lambda v=sort_input: _once_sort(v),
+            "key_sort": lambda v=keys: _once_sort(v, descending=False),  # ascending: the radix path
         }
         if kornia is not None:
             reference = float(kornia(logits, labels))
@@ -143,7 +153,7 @@ def report(rows: list[dict]) -> str:
     lines = [
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"{platform.processor() or platform.machine()}",
-        f"{'config':<16}{'ours ms':>9}{'kornia ms':>11}{'loop ms':>9}{'sort ms':>9}"
+        f"{'config':<16}{'ours ms':>9}{'kornia ms':>11}{'loop ms':>9}{'sort ms':>9}{'key sort':>10}"
         f"{'kornia/ours':>13}{'loop/ours':>11}{'ours/sort':>11}"
         f"{'mem ours MB':>13}{'mem k MB':>10}{'mem ratio':>11}",
     ]
@@ -152,6 +162,7 @@ def report(rows: list[dict]) -> str:
         kmem = r.get("kornia_peak_mb", float("nan"))
         lines.append(
             f"{r['config']:<16}{r['ours_ms']:>9.2f}{kornia_ms:>11.2f}{loop_ms:>9.1f}{r['sort_floor_ms']:>9.2f}"
+            f"{r['key_sort_ms']:>10.2f}"
             f"{kornia_ms / r['ours_ms']:>12.2f}×{loop_ms / r['ours_ms']:>10.1f}×"
             f"{r['ours_ms'] / r['sort_floor_ms']:>10.2f}×{r['ours_peak_mb']:>13.1f}{kmem:>10.1f}"
             f"{r['ours_peak_mb'] / kmem:>11.2f}"
@@ -164,8 +175,11 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--no-loop", action="store_true", help="skip the slow per-class loop")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     rows = run(torch.device(args.device), args.repeats, include_loop=not args.no_loop)
     print(report(rows))
     if args.json:
