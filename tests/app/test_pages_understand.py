@@ -322,3 +322,30 @@ def test_geometry_moving_the_probe_updates_the_readout_not_the_surface():
     info = texts(at, "info")
     assert "m₂ ≥ m₁" in info and "0.2500" in info and "(0.500, 0.500)" in info
     assert plotly_specs(at)[0] == surface_before  # the surface does not depend on the probe
+
+
+def test_controls_keep_their_values_across_a_visit_to_another_page():
+    at = run_page("geometry.py")
+    at.slider(key="geo_m1").set_value(0.2).run()
+    at.toggle(key="geo_soft").set_value(True).run()
+    at.switch_page("../pages/iou_jaccard.py").run()
+    assert_no_exception(at)
+    for name in list(at.query_params):  # a sidebar link opens the page without query parameters
+        del at.query_params[name]
+    at.switch_page("../pages/geometry.py").run()
+    assert_no_exception(at)
+    assert at.slider(key="geo_m1").value == 0.2
+    assert at.toggle(key="geo_soft").value is True
+    assert "m₂ ≥ m₁" in texts(at, "info")
+
+
+def test_a_value_in_the_url_wins_over_the_kept_one():
+    at = run_page("geometry.py")
+    at.slider(key="geo_m1").set_value(0.2).run()
+    at.switch_page("../pages/iou_jaccard.py").run()
+    for name in list(at.query_params):
+        del at.query_params[name]
+    at.query_params["geo_m1"] = "0.9"
+    at.switch_page("../pages/geometry.py").run()
+    assert_no_exception(at)
+    assert at.slider(key="geo_m1").value == 0.9
