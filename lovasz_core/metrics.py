@@ -74,11 +74,23 @@ def confusion_matrix(
 
 
 def iou_from_confusion(confusion: Tensor) -> Tensor:
-    """Per-class IoU ``[C]`` (float64) from a ``[C, C]`` confusion matrix; NaN where undefined."""
+    """Per-class IoU ``[C]`` (float64) from a ``[C, C]`` confusion matrix; NaN where undefined.
+
+    ``confusion[t, p]`` counts pixels of true class t predicted as p: non-negative and finite
+    (integer counts, or accumulated float weights).
+    """
     check_tensor("confusion", confusion)
     if confusion.dim() != 2 or confusion.shape[0] != confusion.shape[1]:
         raise ValueError(f"`confusion` must have shape [C, C], got {tuple(confusion.shape)}")
+    if confusion.is_complex():
+        raise TypeError(f"`confusion` must hold real counts, got dtype {confusion.dtype}")
     counts = confusion.to(torch.float64)
+    if not bool(torch.isfinite(counts).all()):
+        raise ValueError("`confusion` must be finite, but it contains NaN or inf values")
+    if bool((counts < 0).any()):
+        raise ValueError(
+            f"`confusion` must hold non-negative counts, got a minimum of {float(counts.min()):.4g}"
+        )
     intersection = counts.diagonal()
     union = counts.sum(0) + counts.sum(1) - intersection
     return torch.where(union > 0, intersection / union.clamp_min(1), torch.nan)

@@ -144,3 +144,22 @@ def test_bool_masks_are_accepted():
     target = torch.tensor([True, True, False, False])
     prediction = torch.tensor([True, False, False, True])
     assert per_class_iou(prediction, target, 2).tolist() == pytest.approx([1 / 3, 1 / 3])
+
+
+@pytest.mark.parametrize(
+    ("confusion", "error", "message"),
+    [
+        (torch.tensor([[3, -1], [0, 2]]), ValueError, "non-negative"),
+        (torch.tensor([[1.0, float("nan")], [0.0, 2.0]]), ValueError, "finite"),
+        (torch.tensor([[1.0, float("inf")], [0.0, 2.0]]), ValueError, "finite"),
+        (torch.ones(2, 2, dtype=torch.complex64), TypeError, "real counts"),
+    ],
+)
+def test_iou_from_confusion_rejects_impossible_counts(confusion, error, message):
+    with pytest.raises(error, match=message):
+        iou_from_confusion(confusion)
+
+
+def test_iou_from_confusion_accepts_float_weights():
+    iou = iou_from_confusion(torch.tensor([[1.5, 0.5], [0.0, 2.0]]))
+    torch.testing.assert_close(iou, torch.tensor([1.5 / 2.0, 2.0 / 2.5], dtype=torch.float64))
