@@ -64,7 +64,31 @@ def control(
         where.caption(f"{spec.label}: {low}")
         return low
     step = int(spec.step) if kind is int else spec.step
-    return where.slider(spec.label, low, high, step=step, **common)
+    linked = st.query_params.get(key)  # read before the widget, which drops a value it rejects
+    value = where.slider(spec.label, low, high, step=step, **common)
+    _warn_if_linked_value_outside(where, key, spec, kind, (low, high), linked, value)
+    return value
+
+
+def _warn_if_linked_value_outside(
+    where: Any, key: str, spec: Any, kind: type, bounds: tuple[float, float], raw: str | None,
+    value: Any,
+) -> None:
+    """A link may carry a value valid for the field but not for this view (class 4 of 2 classes);
+    Streamlit drops it silently, so say so."""
+    if raw is None:
+        return
+    try:
+        asked = state.parse_value(str(raw), spec, kind)
+    except ValueError:
+        return  # malformed: reported by url_warnings at the top of the page
+    low, high = bounds
+    if not low <= asked <= high:
+        where.warning(
+            f"The link asks for {spec.label.lower()} = {raw} (`{key}`), outside {low}–{high} "
+            f"here; showing {value}.",
+            icon=":material/link_off:",
+        )
 
 
 def _apply_preset(page: str) -> None:

@@ -349,3 +349,12 @@ def test_a_value_in_the_url_wins_over_the_kept_one():
     at.switch_page("../pages/geometry.py").run()
     assert_no_exception(at)
     assert at.slider(key="geo_m1").value == 0.9
+
+
+def test_a_linked_class_index_beyond_the_class_count_is_reported():
+    at = run_page("iou_jaccard.py", {"ij_classes": "2", "ij_cls": "4"})
+    assert_no_exception(at)
+    assert at.slider(key="ij_cls").value == 1
+    assert "ij_cls" in texts(at, "warning") and "outside 0–1" in texts(at, "warning")
+    fine = run_page("iou_jaccard.py", {"ij_classes": "3", "ij_cls": "2"})
+    assert fine.slider(key="ij_cls").value == 2 and "ij_cls" not in texts(fine, "warning")
