@@ -103,8 +103,9 @@ def test_exact_ties_give_the_tie_independent_value():
         assert float(value) == pytest.approx(float(reference), abs=1e-6)
 
 
+@pytest.mark.parametrize("numpy_sort", [True, False])
 @pytest.mark.parametrize("chunk", [1, 50, 1 << 20])
-def test_chunked_sort_gives_the_same_result(monkeypatch, chunk):
+def test_chunked_sort_gives_the_same_result(monkeypatch, chunk, numpy_sort):
     """Sorting in chunks of rows (as large inputs do on the CPU) changes nothing."""
     from lovasz_core import extension
 
@@ -113,6 +114,7 @@ def test_chunked_sort_gives_the_same_result(monkeypatch, chunk):
     labels = torch.randint(0, 4, (3, 9, 11), generator=gen)
     labels[0, :2] = 255
     expected = _grad(lambda p: lovasz_softmax(p, labels, "all", True, 255), probas.double())
+    monkeypatch.setattr(extension, "_numpy_sorts_fast", lambda: numpy_sort)  # else torch.sort
     monkeypatch.setattr(extension, "_CPU_SORT_CHUNK", chunk)
     monkeypatch.setattr(extension, "_CPU_SINGLE_SORT_MAX", min(chunk, 1 << 20))
     value, grad = _grad(lambda p: lovasz_softmax(p, labels, "all", True, 255), probas)
@@ -124,3 +126,37 @@ def test_chunked_sort_gives_the_same_result(monkeypatch, chunk):
     value, grad = _grad(lambda x: lovasz_hinge(x, hinge_labels), hinge_logits)
     torch.testing.assert_close(value.double(), expected[0], rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(grad.double(), expected[1], rtol=1e-4, atol=1e-8)
+
+
+@pytest.mark.parametrize("numpy_sort", [True, False])
+@pytest.mark.parametrize("per_image", [False, True])
+def test_numpy_and_torch_sort_paths_agree(monkeypatch, numpy_sort, per_image):
+    """The CPU sorts with NumPy where it has a SIMD sort, else with torch.sort: same results."""
+    from lovasz_core import extension
+
+    monkeypatch.setattr(extension, "_numpy_sorts_fast", lambda: numpy_sort)
+    gen = torch.Generator().manual_seed(11)
+    probas = torch.softmax(torch.randn(2, 5, 17, 13, generator=gen) * 2, dim=1)
+    labels = torch.randint(0, 4, (2, 17, 13), generator=gen)  # class 4 absent
+    labels[1, :3] = 255
+    value, grad = _grad(lambda p: lovasz_softmax(p, labels, "all", per_image, 255), probas)
+    ref_value, ref_grad = _grad(
+        lambda p: lovasz_softmax_ref(p, labels, "all", per_image, 255), probas.double()
+    )
+    torch.testing.assert_close(value.double(), ref_value, **TOL)
+    torch.testing.assert_close(grad.double(), ref_grad, **TOL)
+    logits = torch.randn(3, 8, 8, generator=gen) * 3  # hinge errors above 2: the widest bits
+    hinge_labels = torch.randint(0, 2, (3, 8, 8), generator=gen)
+    value, grad = _grad(lambda x: lovasz_hinge(x, hinge_labels, per_image), logits)
+    ref_value, ref_grad = _grad(lambda x: lovasz_hinge_ref(x, hinge_labels, per_image), logits.double())
+    torch.testing.assert_close(value.double(), ref_value, **TOL)
+    torch.testing.assert_close(grad.double(), ref_grad, **TOL)
+
+
+def test_self_indexed_keys_fall_back_when_too_wide():
+    from lovasz_core.extension import _self_indexed_key_bits
+
+    assert _self_indexed_key_bits(64, 1024) == 16  # 6 row bits + 32 + 16 <= 63
+    assert _self_indexed_key_bits(1, 1) == 1
+    assert _self_indexed_key_bits(42, 65536) == 22
+    assert _self_indexed_key_bits(1 << 10, 1 << 21) is None  # 10 + 32 + 31 > 63
