@@ -16,11 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +25,11 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "app"))
+sys.path.insert(0, str(ROOT))
 
 from lovasz_core.registry import LOSSES  # noqa: E402
 from lovasz_core.training import TrainingConfig, TrainingRun  # noqa: E402
+from tests.serving import CHROMIUM, CHROMIUM_FLAGS, MAIN, cpu_by_process, serve  # noqa: E402
 
 
 def engine(size: int = 64, steps: int = 200, losses: tuple[str, ...] = tuple(LOSSES),
@@ -81,59 +80,12 @@ tick()
 """
 
 
-def _serve(script: Path, options: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false", *options],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    return server, url
+def _cpu_seconds(root: int, exclude: int | None = None) -> float:
+    """CPU seconds of a process tree (the server we started, or this script's browser)."""
+    return sum(seconds for pid, seconds in cpu_by_process(root, exclude).items() if pid != os.getpid())
 
 
-def _cpu_seconds(pattern: str) -> float:
-    """User + system CPU seconds of this script's descendants whose command line has ``pattern``.
-
-    Only descendants count (the server we started, the Chromium Playwright started), not other
-    jobs on the machine.
-    """
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    info: dict[int, tuple[str, float]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        parents[pid] = int(fields[1])
-        info[pid] = (cmdline, (int(fields[11]) + int(fields[12])) / tick)
-
-    def descends(pid: int) -> bool:
-        for _ in range(64):
-            pid = parents.get(pid, 0)
-            if pid == os.getpid():
-                return True
-            if pid <= 1:
-                return False
-        return False
-
-    return sum(cpu for pid, (cmdline, cpu) in info.items() if pattern in cmdline and descends(pid))
-
-
-def _count_refreshes(browser, url: str, seconds: float) -> tuple[float, float, float, float]:
+def _count_refreshes(browser, url: str, server_pid: int, seconds: float) -> tuple[float, float, float, float]:
     """Open ``url``, press Start, and count changes of the progress text.
 
     Returns (refreshes/s, steps/s, server CPU ms per refresh, browser CPU ms per refresh): the CPU
@@ -145,7 +97,10 @@ def _count_refreshes(browser, url: str, seconds: float) -> tuple[float, float, f
     page.get_by_role("button", name="Start").click()
     page.wait_for_timeout(2000)
     pattern = re.compile(r"Step (\d+) /")
-    server_cpu, browser_cpu = _cpu_seconds("streamlit run"), _cpu_seconds("chromium")
+    def cpu() -> tuple[float, float]:  # the server's tree; Chromium (and its driver): ours but the server
+        return _cpu_seconds(server_pid), _cpu_seconds(os.getpid(), exclude=server_pid)
+
+    server_cpu, browser_cpu = cpu()
     changes, last, first, step, began = 0, None, None, 0, time.monotonic()
     while time.monotonic() - began < seconds:
         text = page.locator('[data-testid="stProgress"]').first.inner_text()
@@ -155,8 +110,9 @@ def _count_refreshes(browser, url: str, seconds: float) -> tuple[float, float, f
             first = step if first is None else first
         page.wait_for_timeout(20)
     elapsed = time.monotonic() - began
-    server_ms = 1000 * (_cpu_seconds("streamlit run") - server_cpu) / max(changes, 1)
-    browser_ms = 1000 * (_cpu_seconds("chromium") - browser_cpu) / max(changes, 1)
+    server_end, browser_end = cpu()
+    server_ms = 1000 * (server_end - server_cpu) / max(changes, 1)
+    browser_ms = 1000 * (browser_end - browser_cpu) / max(changes, 1)
     page.close()
     return changes / elapsed, (step - (first or 0)) / elapsed, server_ms, browser_ms
 
@@ -177,25 +133,16 @@ def browser_refresh_rates(seconds: float = 12.0) -> dict[str, tuple[float, float
     with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
         baseline = Path(folder) / "baseline.py"
         baseline.write_text(BASELINE_APP)
-        chromium = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-        flags = ["--headless", "--no-sandbox", "--disable-gpu"]
-        browser = p.chromium.launch(executable_path=chromium, args=flags)
-        live = ROOT / "app" / "main.py"
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        live = MAIN
         no_gc = ("--runner.postScriptGC", "false")
         for name, script, path, options in (
             ("bare fragment", baseline, "", ()),
             ("live page", live, "/live_training?lt_steps=2000", ()),
             ("live page, runner.postScriptGC=false", live, "/live_training?lt_steps=2000", no_gc),
         ):
-            server, url = _serve(script, options)
-            try:
-                results[name] = _count_refreshes(browser, url + path, seconds)
-            finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+            with serve(script, options, log_name="bench-training") as (url, server):
+                results[name] = _count_refreshes(browser, url + path, server.pid, seconds)
         browser.close()
     return results
 

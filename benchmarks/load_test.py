@@ -42,22 +42,26 @@ import os
 import random
 import re
 import resource
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+sys.path.insert(0, str(ROOT))
+
+from tests.serving import (  # noqa: E402 - after the path is set
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    MAIN,
+    cpu_by_process,
+    free_port,
+    start,
+    stop,
+)
+
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
 # url path → how one student changes a control there (a CSS selector to focus + a key, or a button)
@@ -103,12 +107,6 @@ SETTLED = """
 
 
 # ------------------------------------------------------------------------------------------ server
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children, in MB (Linux /proc)."""
     total = 0
@@ -128,17 +126,6 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """``(parent pid, CPU seconds)`` of a process, from /proc/<pid>/stat."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2:].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
-
-
 def machine_busy_seconds() -> float:
     """CPU time the whole machine spent busy (all processes, all cores), from /proc/stat."""
     try:
@@ -148,32 +135,6 @@ def machine_busy_seconds() -> float:
     values = [int(v) for v in fields]
     idle = values[3] + (values[4] if len(values) > 4 else 0)
     return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def _processes() -> dict[int, tuple[int, float]]:
-    stats = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            stat = _stat(int(entry.name))
-            if stat is not None:
-                stats[int(entry.name)] = stat
-    return stats
-
-
-def _under(pid: int, root: int, stats: dict[int, tuple[int, float]]) -> bool:
-    current, hops = pid, 0
-    while current in stats and hops < 64:
-        if current == root:
-            return True
-        current, hops = stats[current][0], hops + 1
-    return False
-
-
-def cpu_by_process(root: int, exclude: int | None = None) -> dict[int, float]:
-    """CPU seconds of every live descendant of ``root`` (itself included), minus ``exclude``'s tree."""
-    stats = _processes()
-    return {pid: seconds for pid, (_, seconds) in stats.items()
-            if _under(pid, root, stats) and not (exclude is not None and _under(pid, exclude, stats))}
 
 
 class MemoryProbe(threading.Thread):
@@ -204,30 +165,6 @@ class MemoryProbe(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
-
-
-def start_server(port: int, log_path: Path, entrypoint: Path = ROOT / "app" / "main.py") -> subprocess.Popen:
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(entrypoint),
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
-    ]
-    log = open(log_path, "w")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early ({process.returncode}); see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.3)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not become healthy within 60 s; see {log_path}")
 
 
 # ------------------------------------------------------------------------------------------ users
@@ -515,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think-s", type=float, default=0.0,
                         help="mean reading time before each action (uniform in [0.5, 1.5] × this); "
                              "0: every student clicks as fast as the app answers (a stampede)")
-    parser.add_argument("--entrypoint", type=Path, default=ROOT / "app" / "main.py", help="the app to serve")
+    parser.add_argument("--entrypoint", type=Path, default=MAIN, help="the app to serve")
     args = parser.parse_args(argv)
     if not 1 <= args.users <= 60:
         parser.error("--users must be in 1..60")
@@ -528,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
 
     port = free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-test-streamlit-{port}.log"
-    server = start_server(port, log_path, args.entrypoint)
+    server = start(args.entrypoint, port, log_path, ("--server.fileWatcherType", "none"))
     probe = MemoryProbe(server.pid, every=0.2 if args.nice_browser else 0.5, nice_browser=args.nice_browser)
     probe.start()
     began = time.perf_counter()
@@ -548,11 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         own_cpu = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
     finally:
         probe.stop()
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     memory = {"start": round(start_rss, 1), "peak": round(probe.peak, 1), "end": round(end_rss, 1)}
     summary = summarize(results, memory, seconds, args.users)
     summary["light_client"] = args.light_client
