@@ -82,14 +82,19 @@ class ClassroomConfig:
         """Messages for each per-session cap that ``size``/``steps``/``losses`` exceed (empty if none)."""
         problems = []
         if size > self.max_image_size:
-            problems.append(f"image size {size} exceeds this server's limit of {self.max_image_size} px "
-                            "(LOVASZ_MAX_IMAGE_SIZE)")
+            problems.append(
+                f"image size {size} exceeds this server's limit of {self.max_image_size} px "
+                "(LOVASZ_MAX_IMAGE_SIZE)"
+            )
         if steps > self.max_steps:
-            problems.append(f"{steps} steps exceed this server's limit of {self.max_steps} "
-                            "(LOVASZ_MAX_STEPS)")
+            problems.append(
+                f"{steps} steps exceed this server's limit of {self.max_steps} (LOVASZ_MAX_STEPS)"
+            )
         if losses > self.max_losses:
-            problems.append(f"{losses} losses exceed this server's limit of {self.max_losses} side by side "
-                            "(LOVASZ_MAX_LOSSES)")
+            problems.append(
+                f"{losses} losses exceed this server's limit of {self.max_losses} side by side "
+                "(LOVASZ_MAX_LOSSES)"
+            )
         return problems
 
 
@@ -126,8 +131,9 @@ class SlotManager:
         True
     """
 
-    def __init__(self, capacity: int, stale_after: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, capacity: int, stale_after: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1, got {capacity}")
         if stale_after <= 0:
@@ -296,10 +302,15 @@ def describe(status: SlotStatus) -> str:
     if status.queued:
         full = "The training slot is busy" if status.capacity == 1 else f"All {slots} are busy"
         ahead = status.position - 1
-        place = ("you are next" if ahead == 0
-                 else f"{ahead} {'session' if ahead == 1 else 'sessions'} ahead of you")
-        return (f"{full}. You are **number {status.position}** in the queue ({place}); your run "
-                "starts by itself when a slot frees up. Keep this page open.")
+        place = (
+            "you are next"
+            if ahead == 0
+            else f"{ahead} {'session' if ahead == 1 else 'sessions'} ahead of you"
+        )
+        return (
+            f"{full}. You are **number {status.position}** in the queue ({place}); your run "
+            "starts by itself when a slot frees up. Keep this page open."
+        )
     return busy + "."
 
 
@@ -331,7 +342,11 @@ def waiting_room(on_granted: Callable[[], None], on_leave: Callable[[], None]) -
             on_granted()
             st.rerun()
         st.info(describe(status), icon=":material/hourglass_top:")
-        st.button("Leave the queue", icon=":material/logout:", key="_classroom_leave",
-                  on_click=lambda: (release_slot(), on_leave()))
+        st.button(
+            "Leave the queue",
+            icon=":material/logout:",
+            key="_classroom_leave",
+            on_click=lambda: (release_slot(), on_leave()),
+        )
 
     _room()

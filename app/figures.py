@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from palette import (
+from plotly.subplots import make_subplots
+
+from app.palette import (
     BACKGROUND_COLOR,
     DIVERGING_SCALE,
     FOREGROUND_COLOR,
@@ -21,7 +23,6 @@ from palette import (
     SEQUENTIAL_SCALE,
     class_color,
 )
-from plotly.subplots import make_subplots
 
 OUTCOME_COLORS = {  # pixel outcomes for one class c (Okabe-Ito)
     "true negative": "#EEEEEE",

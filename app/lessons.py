@@ -37,6 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
+import app.params  # noqa: F401  (importing it registers every page)
+from app import state
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS_DIR = ROOT / "assets" / "lessons"  # LOVASZ_LESSONS_DIR overrides it (see lessons_dir)
 PAGES_DIR = ROOT / "pages"
@@ -106,8 +109,12 @@ def _parse_params(raw: str, file: str, line: int) -> tuple[tuple[str, str], ...]
     pairs = []
     for chunk in filter(None, text.split("&")):
         if "=" not in chunk:
-            raise LessonFormatError(file, line, f"params: {chunk!r} is not of the form key=value "
-                                    "(write e.g. `params: se_k=3&se_absent=true`)")
+            raise LessonFormatError(
+                file,
+                line,
+                f"params: {chunk!r} is not of the form key=value "
+                "(write e.g. `params: se_k=3&se_absent=true`)",
+            )
         pairs.extend(parse_qsl(chunk, keep_blank_values=True))
     if not pairs:
         raise LessonFormatError(file, line, "params: empty; write e.g. `params: se_k=3&se_absent=true`")
@@ -125,27 +132,47 @@ class _StepBuilder:
 
     def build(self, file: str) -> Step:
         if "page" not in self.values:
-            raise LessonFormatError(file, self.line, f"step {self.title!r} has no `page:` line "
-                                    "(put e.g. `page: sorting_errors` right under the heading)")
+            raise LessonFormatError(
+                file,
+                self.line,
+                f"step {self.title!r} has no `page:` line "
+                "(put e.g. `page: sorting_errors` right under the heading)",
+            )
         question = _clean(self.sections.get("question", []))
         answer = _clean(self.sections.get("answer", []))
         for name, text in (("question", question), ("answer", answer), ("notes", None)):
             if name in self.section_lines and text == "":
-                raise LessonFormatError(file, self.section_lines[name], f"the ### {name.capitalize()} "
-                                        f"section of step {self.title!r} is empty")
+                raise LessonFormatError(
+                    file,
+                    self.section_lines[name],
+                    f"the ### {name.capitalize()} section of step {self.title!r} is empty",
+                )
         if question and not answer:
-            raise LessonFormatError(file, self.section_lines["question"],
-                                    f"step {self.title!r} asks a question but has no ### Answer section")
+            raise LessonFormatError(
+                file,
+                self.section_lines["question"],
+                f"step {self.title!r} asks a question but has no ### Answer section",
+            )
         if answer and not question:
-            raise LessonFormatError(file, self.section_lines["answer"],
-                                    f"step {self.title!r} has an answer but no ### Question section")
+            raise LessonFormatError(
+                file,
+                self.section_lines["answer"],
+                f"step {self.title!r} has an answer but no ### Question section",
+            )
         params = ()
         if "params" in self.values:
             params = _parse_params(self.values["params"], file, self.field_lines["params"])
         return Step(
-            title=self.title, line=self.line, page=self.values["page"], preset=self.values.get("preset"),
-            params=params, text=_clean(self.sections["text"]), question=question, answer=answer,
-            notes=_clean(self.sections.get("notes", [])), field_lines=dict(self.field_lines),
+            title=self.title,
+            line=self.line,
+            page=self.values["page"],
+            preset=self.values.get("preset"),
+            params=params,
+            text=_clean(self.sections["text"]),
+            question=question,
+            answer=answer,
+            notes=_clean(self.sections.get("notes", [])),
+            field_lines=dict(self.field_lines),
         )
 
 
@@ -176,8 +203,9 @@ def parse_lesson(text: str, file: str = "<lesson>", name: str | None = None) -> 
             if stripped.startswith("```"):
                 fence, fence_line = not fence, number
             if title is None:
-                raise LessonFormatError(file, number, "the lesson must start with its title, "
-                                        "a line like `# My lesson`")
+                raise LessonFormatError(
+                    file, number, "the lesson must start with its title, a line like `# My lesson`"
+                )
             if builder is None:
                 intro.append(line)
             else:
@@ -193,14 +221,21 @@ def parse_lesson(text: str, file: str = "<lesson>", name: str | None = None) -> 
             if not stripped or stripped.startswith("<!--"):
                 continue
             if level != 1 or not label:
-                raise LessonFormatError(file, number, "the lesson must start with its title, a line "
-                                        f"like `# My lesson`; found {stripped[:60]!r}")
+                raise LessonFormatError(
+                    file,
+                    number,
+                    "the lesson must start with its title, a line "
+                    f"like `# My lesson`; found {stripped[:60]!r}",
+                )
             title = label
             in_header_fields = True
             continue
         if level == 1:
-            raise LessonFormatError(file, number, "a lesson has one title (`# …`); "
-                                    "start steps with `## ` and sections with `### `")
+            raise LessonFormatError(
+                file,
+                number,
+                "a lesson has one title (`# …`); start steps with `## ` and sections with `### `",
+            )
         if level == 2:
             if builder is not None:
                 steps.append(builder.build(file))
@@ -212,31 +247,41 @@ def parse_lesson(text: str, file: str = "<lesson>", name: str | None = None) -> 
         if level == 3:
             section = label.lower()
             if builder is None:
-                raise LessonFormatError(file, number, f"section `{line.strip()}` before the first step "
-                                        "(`## Step title`)")
+                raise LessonFormatError(
+                    file, number, f"section `{line.strip()}` before the first step (`## Step title`)"
+                )
             if section not in SECTIONS:
                 expected = ", ".join("### " + s.capitalize() for s in SECTIONS)
-                raise LessonFormatError(file, number, f"unknown section `{line.strip()}`; "
-                                        f"expected one of: {expected}")
+                raise LessonFormatError(
+                    file, number, f"unknown section `{line.strip()}`; expected one of: {expected}"
+                )
             if section in builder.sections:
-                raise LessonFormatError(file, number, f"step {builder.title!r} has two ### "
-                                        f"{section.capitalize()} sections")
+                raise LessonFormatError(
+                    file, number, f"step {builder.title!r} has two ### {section.capitalize()} sections"
+                )
             builder.sections[section] = []
             builder.section_lines[section] = number
             builder.current = section
             continue
         if level >= 4:
-            raise LessonFormatError(file, number, "headings deeper than `### ` are not part of the "
-                                    "lesson format; use **bold** text instead")
+            raise LessonFormatError(
+                file,
+                number,
+                "headings deeper than `### ` are not part of the lesson format; use **bold** text instead",
+            )
 
         if builder is None:  # lesson header: fields under the title, then the introduction
             parsed = _field_line(line) if in_header_fields else None
             if in_header_fields and stripped and parsed is not None:
                 key, value = parsed
                 if key not in LESSON_FIELDS:
-                    raise LessonFormatError(file, number, f"unknown lesson field {key!r}; expected one "
-                                            f"of: {', '.join(LESSON_FIELDS)} (or leave a blank line "
-                                            "before the introduction)")
+                    raise LessonFormatError(
+                        file,
+                        number,
+                        f"unknown lesson field {key!r}; expected one "
+                        f"of: {', '.join(LESSON_FIELDS)} (or leave a blank line "
+                        "before the introduction)",
+                    )
                 lesson_fields[key] = value
                 continue
             if stripped:
@@ -255,9 +300,13 @@ def parse_lesson(text: str, file: str = "<lesson>", name: str | None = None) -> 
             else:
                 key, value = parsed
                 if key not in STEP_FIELDS:
-                    raise LessonFormatError(file, number, f"unknown step field {key!r}; expected one "
-                                            f"of: {', '.join(STEP_FIELDS)} (put a blank line between "
-                                            "the fields and the step's text)")
+                    raise LessonFormatError(
+                        file,
+                        number,
+                        f"unknown step field {key!r}; expected one "
+                        f"of: {', '.join(STEP_FIELDS)} (put a blank line between "
+                        "the fields and the step's text)",
+                    )
                 if key in builder.values:
                     raise LessonFormatError(file, number, f"step {builder.title!r} sets `{key}:` twice")
                 if not value:
@@ -274,10 +323,17 @@ def parse_lesson(text: str, file: str = "<lesson>", name: str | None = None) -> 
     if builder is not None:
         steps.append(builder.build(file))
     if not steps:
-        raise LessonFormatError(file, 0, "the lesson has no steps; "
-                                "start each step with a `## Step title` line")
-    return Lesson(name=name or Path(file).stem, file=file, title=title, steps=tuple(steps),
-                  intro=_clean(intro), fields=lesson_fields)
+        raise LessonFormatError(
+            file, 0, "the lesson has no steps; start each step with a `## Step title` line"
+        )
+    return Lesson(
+        name=name or Path(file).stem,
+        file=file,
+        title=title,
+        steps=tuple(steps),
+        intro=_clean(intro),
+        fields=lesson_fields,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -290,49 +346,56 @@ def page_names(pages_dir: Path = PAGES_DIR) -> list[str]:
 
 
 def _registry() -> Mapping[str, object]:
-    import state
-    import training_state  # noqa: F401  (registers the gradients and live-training pages)
-
     return state.PAGES
 
 
-def check_lesson(lesson: Lesson, pages: Iterable[str] | None = None,
-                 registry: Mapping[str, object] | None = None) -> Lesson:
+def check_lesson(
+    lesson: Lesson, pages: Iterable[str] | None = None, registry: Mapping[str, object] | None = None
+) -> Lesson:
     """Check every step's page, preset and link parameters; return the lesson or raise.
 
     ``pages`` defaults to the files in ``pages/``; ``registry`` to :data:`state.PAGES`.
     """
-    import state
-
     known_pages = list(pages) if pages is not None else page_names()
     registry = _registry() if registry is None else registry
     for step in lesson.steps:
         page_line = step.field_lines.get("page", step.line)
         if step.page not in known_pages:
-            raise LessonFormatError(lesson.file, page_line, f"unknown page {step.page!r}; the pages are: "
-                                    f"{', '.join(known_pages)}")
+            raise LessonFormatError(
+                lesson.file, page_line, f"unknown page {step.page!r}; the pages are: {', '.join(known_pages)}"
+            )
         entry = registry.get(step.page)
         if entry is None:
             if step.preset or step.params:
                 raise LessonFormatError(
-                    lesson.file, step.field_lines.get("preset", step.field_lines.get("params", step.line)),
-                    f"page {step.page!r} has no presets or link parameters")
+                    lesson.file,
+                    step.field_lines.get("preset", step.field_lines.get("params", step.line)),
+                    f"page {step.page!r} has no presets or link parameters",
+                )
             continue
         if step.preset is not None and step.preset not in entry.presets:
-            raise LessonFormatError(lesson.file, step.field_lines["preset"],
-                                    f"page {step.page!r} has no preset {step.preset!r}; its presets are: "
-                                    f"{', '.join(entry.presets)}")
+            raise LessonFormatError(
+                lesson.file,
+                step.field_lines["preset"],
+                f"page {step.page!r} has no preset {step.preset!r}; its presets are: "
+                f"{', '.join(entry.presets)}",
+            )
         if step.params:
             _, problems = state.from_query(step.page, dict(step.params))
             prefix = f"{entry.prefix}_"
             strays = [k for k, _ in step.params if not k.startswith(prefix)]
             if strays:
-                problems.append(f"`{strays[0]}` is not a parameter of page {step.page!r} "
-                                f"(its parameters start with `{prefix}`)")
+                problems.append(
+                    f"`{strays[0]}` is not a parameter of page {step.page!r} "
+                    f"(its parameters start with `{prefix}`)"
+                )
             if problems:
-                raise LessonFormatError(lesson.file, step.field_lines["params"],
-                                        "params: " + problems[0].replace("; using the default instead", "")
-                                        .replace("; it is ignored", ""))
+                raise LessonFormatError(
+                    lesson.file,
+                    step.field_lines["params"],
+                    "params: "
+                    + problems[0].replace("; using the default instead", "").replace("; it is ignored", ""),
+                )
     return lesson
 
 
@@ -374,15 +437,16 @@ def step_query(step: Step) -> dict[str, str]:
     remembers the values it last used on a page, and the lesson must show *its* view. A step
     without a preset starts from the page's defaults (its "Default" preset, when it has one).
     """
-    import state
-
-    _registry()
     query: dict[str, str] = {}
     if step.page in state.PAGES:
         entry = state.PAGES[step.page]
         params = entry.presets[step.preset] if step.preset is not None else entry.cls()
-        query.update({state.key(step.page, name): state.format_value(getattr(params, name))
-                      for name in state.specs(entry.cls)})
+        query.update(
+            {
+                state.key(step.page, name): state.format_value(getattr(params, name))
+                for name in state.specs(entry.cls)
+            }
+        )
     query.update(dict(step.params))
     return query
 

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import presentation
 import streamlit as st
-import warmup  # noqa: F401  (heavy imports complete before any page runs: see app/warmup.py)
+
+from app import (
+    presentation,
+    warmup,  # noqa: F401  (heavy imports complete before any page runs: see app/warmup.py)
+)
 
 PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 

@@ -107,8 +107,10 @@ def _is_click_layer(trace: Any) -> bool:
     if marker is None:
         return False
     color = getattr(marker, "color", None)
-    transparent = isinstance(color, str) and re.fullmatch(r"rgba\(\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*0\s*\)",
-                                                          color.strip()) is not None
+    transparent = (
+        isinstance(color, str)
+        and re.fullmatch(r"rgba\(\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*0\s*\)", color.strip()) is not None
+    )
     opacity = getattr(marker, "opacity", None)
     return transparent or (opacity is not None and np.ndim(opacity) == 0 and opacity == 0)
 
@@ -186,9 +188,13 @@ def sidebar_controls() -> None:
     """Projector toggle (and its CSS), for the top of the sidebar; call before the page runs."""
     import streamlit as st
 
-    st.sidebar.toggle("Projector mode", key=PROJECTOR_KEY, bind="query-params",
-                      help="Larger text and figures and fewer secondary controls, for a classroom "
-                           "projector. A link with `projector=true` opens in this mode.")
+    st.sidebar.toggle(
+        "Projector mode",
+        key=PROJECTOR_KEY,
+        bind="query-params",
+        help="Larger text and figures and fewer secondary controls, for a classroom "
+        "projector. A link with `projector=true` opens in this mode.",
+    )
     apply_style()
 
 
@@ -204,14 +210,20 @@ def share_controls(url_path: str = "") -> None:
     with st.sidebar.expander("Share and export", icon=":material/share:"):
         st.caption("Link to this view (copy it with the button on the right of the box):")
         st.code(view_url(query, url_path), language=None, wrap_lines=True)
-        st.radio("The camera button of the charts saves", EXPORT_FORMATS, key=EXPORT_KEY, horizontal=True,
-                 format_func=str.upper,
-                 help="The camera icon in each chart's toolbar saves the chart as PNG (slides) or SVG "
-                      "(vector, for print). Both are drawn by your browser, offline.")
+        st.radio(
+            "The camera button of the charts saves",
+            EXPORT_FORMATS,
+            key=EXPORT_KEY,
+            horizontal=True,
+            format_func=str.upper,
+            help="The camera icon in each chart's toolbar saves the chart as PNG (slides) or SVG "
+            "(vector, for print). Both are drawn by your browser, offline.",
+        )
 
 
-def plotly_chart(fig: Any, *, alt: str, key: str | None = None, numbers: bool = True,
-                 container: Any = None, **kwargs: Any) -> Any:
+def plotly_chart(
+    fig: Any, *, alt: str, key: str | None = None, numbers: bool = True, container: Any = None, **kwargs: Any
+) -> Any:
     """``st.plotly_chart`` with an accessible name, a text alternative and PNG/SVG export.
 
     ``alt`` is a one-sentence description for screen readers; the numbers of every trace are

@@ -24,8 +24,6 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from lovasz_core.shapes import SCENES, image_sources
-
 # ------------------------------------------------------------------------------------------
 # Field specs
 
@@ -68,85 +66,6 @@ def specs(cls: type) -> dict[str, tuple[ParamSpec, Any, type]]:
 
 
 # ------------------------------------------------------------------------------------------
-# The pages' parameters
-
-_SCENE_HELP = "; ".join(f"{k}: {v}" for k, v in SCENES.items())
-
-
-@dataclass(frozen=True)
-class IouJaccardParams:
-    """Page "IoU and the Jaccard loss"."""
-
-    scene: str = param("disks", "Ground-truth scene", options=image_sources(), help=_SCENE_HELP)
-    size: int = param(24, "Image size (pixels per side)", lo=1, hi=64, step=1)
-    classes: int = param(3, "Number of classes (incl. background 0)", lo=2, hi=5, step=1)
-    seed: int = param(0, "Seed", lo=0, hi=999, step=1)
-    shift_x: float = param(2.0, "Shift right (px)", lo=-8.0, hi=8.0, step=0.5)
-    shift_y: float = param(1.0, "Shift down (px)", lo=-8.0, hi=8.0, step=0.5)
-    scale: float = param(1.0, "Scale (>1 grows objects)", lo=0.5, hi=1.5, step=0.05)
-    noise: float = param(0.5, "Logit noise σ", lo=0.0, hi=4.0, step=0.1)
-    temp: float = param(1.0, "Temperature T", lo=0.25, hi=4.0, step=0.05)
-    cls: int = param(1, "Class c to inspect", lo=0, hi=4, step=1)
-    offset: float = param(0.0, "Offset b added to class c's logit", lo=-6.0, hi=6.0, step=0.1)
-
-
-@dataclass(frozen=True)
-class SortingParams:
-    """Page "Sorting errors"."""
-
-    scene: str = param("disks", "Ground-truth scene", options=image_sources(), help=_SCENE_HELP)
-    size: int = param(16, "Image size (pixels per side)", lo=1, hi=32, step=1)
-    classes: int = param(2, "Number of classes (incl. background 0)", lo=2, hi=5, step=1)
-    seed: int = param(0, "Seed", lo=0, hi=999, step=1)
-    shift_x: float = param(1.0, "Shift right (px)", lo=-6.0, hi=6.0, step=0.5)
-    shift_y: float = param(0.0, "Shift down (px)", lo=-6.0, hi=6.0, step=0.5)
-    scale: float = param(1.0, "Scale (>1 grows objects)", lo=0.5, hi=1.5, step=0.05)
-    noise: float = param(0.6, "Logit noise σ", lo=0.0, hi=4.0, step=0.1)
-    temp: float = param(1.5, "Temperature T", lo=0.25, hi=4.0, step=0.05)
-    cls: int = param(1, "Class c", lo=0, hi=4, step=1)
-    errors: str = param(
-        "softmax",
-        "Errors",
-        options=("softmax", "hinge"),
-        help="softmax: m = |1[y=c] − p(c)| ∈ [0, 1]; hinge: m = max(0, 1 − s·y*), s = margin of c",
-    )
-    absent: bool = param(
-        False,
-        "Remove class c from the ground truth",
-        help="Relabel its pixels as background, to see what an absent class costs.",
-    )
-    k: int = param(12, "Step k: the k largest errors", lo=0, hi=1024, step=1)
-    all_ranks: bool = param(
-        False,
-        "Show all ranks",
-        help="Off: the charts show the first ranks, where the "
-        "errors are; on: every pixel (the long tail of small errors).",
-    )
-
-
-@dataclass(frozen=True)
-class GeometryParams:
-    """Page "Geometry of the Lovász extension"."""
-
-    pixels: int = param(2, "Number of pixels", lo=2, hi=3, step=1)
-    y1: bool = param(True, "Pixel 1 is foreground")
-    y2: bool = param(False, "Pixel 2 is foreground")
-    y3: bool = param(True, "Pixel 3 is foreground")
-    m1: float = param(0.7, "Error m₁ at the probe point", lo=0.0, hi=1.0, step=0.05)
-    m2: float = param(0.3, "Error m₂ at the probe point", lo=0.0, hi=1.0, step=0.05)
-    m3: float = param(0.5, "Slice: error m₃ (3 pixels)", lo=0.0, hi=1.0, step=0.05)
-    planes: bool = param(True, "Show the linear pieces (planes)")
-    soft: bool = param(False, "Compare with soft-Jaccard")
-
-
-@dataclass(frozen=True)
-class HomeParams:
-    """Page "Home" (the live figure)."""
-
-    offset: float = param(0.0, "Logit offset b of the object class", lo=-5.0, hi=5.0, step=0.1)
-
-
-# ------------------------------------------------------------------------------------------
 # Registry
 
 
@@ -170,46 +89,6 @@ def register(name: str, prefix: str, cls: type, presets: Mapping[str, Any] | Non
     entry = PageState(name, prefix, cls, dict(presets or {"Default": cls()}))
     PAGES[name] = entry
     return entry
-
-
-register("home", "h", HomeParams)
-register(
-    "iou_jaccard",
-    "ij",
-    IouJaccardParams,
-    {
-        "Default": IouJaccardParams(),
-        "Perfect prediction": IouJaccardParams(shift_x=0.0, shift_y=0.0, noise=0.0),
-        "Objects too large": IouJaccardParams(shift_x=0.0, shift_y=0.0, scale=1.3, noise=0.2),
-        "Rare class": IouJaccardParams(scene="rare", classes=4, cls=3, shift_x=1.0, shift_y=1.0),
-        "Five classes, noisy": IouJaccardParams(scene="mixed", classes=5, noise=1.5, shift_x=1.0),
-    },
-)
-register(
-    "sorting_errors",
-    "se",
-    SortingParams,
-    {
-        "Default": SortingParams(),
-        "Tiny 8×8": SortingParams(size=8, k=5),
-        "Boundary errors only": SortingParams(shift_x=0.0, noise=0.0, temp=2.0, k=20),
-        "Absent class": SortingParams(absent=True, k=1),
-        "Hinge errors": SortingParams(errors="hinge", k=10),
-        "Rare class, 3 classes": SortingParams(scene="rare", classes=3, cls=2, size=24, k=8),
-    },
-)
-register(
-    "geometry",
-    "geo",
-    GeometryParams,
-    {
-        "Default": GeometryParams(),
-        "Both foreground": GeometryParams(y1=True, y2=True),
-        "Both background": GeometryParams(y1=False, y2=False),
-        "Three pixels": GeometryParams(pixels=3, y1=True, y2=False, y3=True),
-        "vs soft-Jaccard": GeometryParams(soft=True, planes=False),
-    },
-)
 
 
 def key(page: str, name: str) -> str:
@@ -325,10 +204,3 @@ def url_problems(page: str) -> list[str]:
     query = {k: st.query_params.get_all(k) for k in st.query_params}
     _, problems = from_query(page, query)
     return problems
-
-
-# ------------------------------------------------------------------------------------------
-# Pages "Gradients" (prefix ``gr``) and "Live training" (``lt``): their dataclasses and presets
-# live in training_state.py, registered here so that ``PAGES`` always lists every page.
-
-import training_state  # noqa: E402, F401

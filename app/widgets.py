@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import state
 import streamlit as st
 import torch
 
-from lovasz_core.predictions import PredictionSpec, make_logits
-from lovasz_core.shapes import ground_truth
+from app import state  # params: importing it registers every page
+from lovasz_core.lab.predictions import PredictionSpec, make_logits
+from lovasz_core.lab.shapes import ground_truth
 
 GROUND_TRUTH_FIELDS = ("scene", "size", "classes", "seed")
 PREDICTION_FIELDS = ("shift_x", "shift_y", "scale", "noise", "temp")
@@ -71,7 +71,12 @@ def control(
 
 
 def _warn_if_linked_value_outside(
-    where: Any, key: str, spec: Any, kind: type, bounds: tuple[float, float], raw: str | None,
+    where: Any,
+    key: str,
+    spec: Any,
+    kind: type,
+    bounds: tuple[float, float],
+    raw: str | None,
     value: Any,
 ) -> None:
     """A link may carry a value valid for the field but not for this view (class 4 of 2 classes);
@@ -149,7 +154,7 @@ def page_header(page: str, title: str, intuition: str) -> None:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def load_ground_truth(source: str, size: int, num_classes: int, seed: int) -> tuple[np.ndarray, list[str]]:
-    """``([H, W] int64 labels, notes)`` from a scene or bundled image (see lovasz_core.shapes)."""
+    """``([H, W] int64 labels, notes)`` from a scene or bundled image (see lovasz_core.lab.shapes)."""
     labels, notes = ground_truth(source, int(size), int(num_classes), int(seed))
     return labels.numpy(), notes
 

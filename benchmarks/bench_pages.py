@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.app_harness import assert_no_exception, run_page
 
-from tests.app_harness import assert_no_exception, run_page  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BUDGET_MS = 300.0
 

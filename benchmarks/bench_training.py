@@ -16,33 +16,40 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from app.serving import CHROMIUM, CHROMIUM_FLAGS, MAIN, cpu_by_process, serve
+from lovasz_core.lab.registry import LOSSES
+from lovasz_core.lab.training import TrainingConfig, TrainingRun
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "app"))
-sys.path.insert(0, str(ROOT))
-
-from lovasz_core.registry import LOSSES  # noqa: E402
-from lovasz_core.training import TrainingConfig, TrainingRun  # noqa: E402
-from tests.serving import CHROMIUM, CHROMIUM_FLAGS, MAIN, cpu_by_process, serve  # noqa: E402
 
 
-def engine(size: int = 64, steps: int = 200, losses: tuple[str, ...] = tuple(LOSSES),
-           model: str = "tiny_fcn", device: str = "cpu", threads: int | None = 1) -> dict[str, float]:
+def engine(
+    size: int = 64,
+    steps: int = 200,
+    losses: tuple[str, ...] = tuple(LOSSES),
+    model: str = "tiny_fcn",
+    device: str = "cpu",
+    threads: int | None = 1,
+) -> dict[str, float]:
     """Steps per second per loss: ``{lane: steps/s}`` from the engine's own per-step timings."""
-    run = TrainingRun(TrainingConfig(image="horse", size=size, steps=steps + 10, losses=losses,
-                                     model=model, device=device), threads=threads)
+    run = TrainingRun(
+        TrainingConfig(image="horse", size=size, steps=steps + 10, losses=losses, model=model, device=device),
+        threads=threads,
+    )
     run.step(10)  # warm-up
     began = time.perf_counter()
     run.step(steps)
     wall = time.perf_counter() - began
-    per_lane = {key: 1.0 / float(np.median([r.seconds for r in run.records[10 * len(losses):]
-                                            if r.loss_key == key])) for key in losses}
+    per_lane = {
+        key: 1.0 / float(np.median([r.seconds for r in run.records[10 * len(losses) :] if r.loss_key == key]))
+        for key in losses
+    }
     per_lane["_side_by_side"] = steps / wall  # every lane advanced this many steps per second
     return per_lane
 
@@ -50,7 +57,8 @@ def engine(size: int = 64, steps: int = 200, losses: tuple[str, ...] = tuple(LOS
 def render_cost(repeats: int = 20) -> float:
     """Milliseconds to build what one refresh of the live view draws (figures, images, table)."""
     import pandas as pd
-    from training_figures import class_iou_table, mask_overlay, training_curves_figure, upscale
+
+    from app.training_figures import class_iou_table, mask_overlay, training_curves_figure, upscale
 
     run = TrainingRun(TrainingConfig(image="horse", size=64, steps=400))
     run.step(300)
@@ -58,12 +66,18 @@ def render_cost(repeats: int = 20) -> float:
     began = time.perf_counter()
     for _ in range(repeats):
         records = run.records
-        frame = pd.DataFrame({"step": [r.step for r in records], "loss_key": [r.loss_key for r in records],
-                              "loss": [r.loss for r in records], "mean_iou": [r.mean_iou for r in records]})
+        frame = pd.DataFrame(
+            {
+                "step": [r.step for r in records],
+                "loss_key": [r.loss_key for r in records],
+                "loss": [r.loss for r in records],
+                "mean_iou": [r.mean_iou for r in records],
+            }
+        )
         training_curves_figure(frame, titles).to_json()
         for mask in run.latest_masks().values():
             upscale(mask_overlay(run.sample.image, mask))
-        latest = pd.DataFrame(run.record_rows()[-len(run.lanes):])
+        latest = pd.DataFrame(run.record_rows()[-len(run.lanes) :])
         class_iou_table(latest, run.class_names, titles).round(3)
     return 1000 * (time.perf_counter() - began) / repeats
 
@@ -97,6 +111,7 @@ def _count_refreshes(browser, url: str, server_pid: int, seconds: float) -> tupl
     page.get_by_role("button", name="Start").click()
     page.wait_for_timeout(2000)
     pattern = re.compile(r"Step (\d+) /")
+
     def cpu() -> tuple[float, float]:  # the server's tree; Chromium (and its driver): ours but the server
         return _cpu_seconds(server_pid), _cpu_seconds(os.getpid(), exclude=server_pid)
 
@@ -158,17 +173,21 @@ def main() -> None:
             speeds = engine(steps=args.steps, model=model, threads=threads)
             side = speeds.pop("_side_by_side")
             label = "1 thread" if threads == 1 else f"{torch.get_num_threads()} threads"
-            print(f"{model:11s} 64×64, {label}: all 6 losses side by side {side:6.1f} steps/s per loss; "
-                  "1 / median step time: " + ", ".join(f"{k} {v:.0f}" for k, v in speeds.items()))
+            print(
+                f"{model:11s} 64×64, {label}: all 6 losses side by side {side:6.1f} steps/s per loss; "
+                "1 / median step time: " + ", ".join(f"{k} {v:.0f}" for k, v in speeds.items())
+            )
     if torch.cuda.is_available():
         speeds = engine(steps=args.steps, device="cuda")
         print(f"cuda: side by side {speeds.pop('_side_by_side'):.1f} steps/s per loss")
     print(f"server-side cost of one live refresh (6 lanes, 300 steps drawn): {render_cost():.1f} ms")
     if args.browser:
         for name, (rate, steps, server_ms, browser_ms) in browser_refresh_rates().items():
-            print(f"browser, {name}: {rate:.1f} refreshes/s, {steps:.0f} steps/s"
-                  + (" per loss (3 losses)" if name.startswith("live page") else " (counter)")
-                  + f"; CPU per refresh: server {server_ms:.0f} ms, Chromium {browser_ms:.0f} ms")
+            print(
+                f"browser, {name}: {rate:.1f} refreshes/s, {steps:.0f} steps/s"
+                + (" per loss (3 losses)" if name.startswith("live page") else " (counter)")
+                + f"; CPU per refresh: server {server_ms:.0f} ms, Chromium {browser_ms:.0f} ms"
+            )
         print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -43,16 +43,12 @@ import random
 import re
 import resource
 import statistics
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.serving import (  # noqa: E402 - after the path is set
+from app.serving import (
     CHROMIUM,
     CHROMIUM_FLAGS,
     MAIN,
@@ -61,6 +57,8 @@ from tests.serving import (  # noqa: E402 - after the path is set
     start,
     stop,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION = '[data-testid="stException"]'
@@ -283,7 +281,8 @@ class WireClock:
         except Exception:
             return
         if message.WhichOneof("type") == "script_finished" and message.script_finished in (
-            self._forward.FINISHED_SUCCESSFULLY, self._forward.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
+            self._forward.FINISHED_SUCCESSFULLY,
+            self._forward.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
         ):
             self.durations.append(time.perf_counter() - self.pending[0])
             self.pending.clear()
@@ -302,9 +301,17 @@ async def _think(rng: random.Random, think_s: float) -> None:
         await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)
 
 
-async def student(index: int, browser, base: str, pages: list[str], wait_s: float,
-                  ramp_s: float, train_s: float = 0.0, light: bool = False,
-                  think_s: float = 0.0) -> UserResult:
+async def student(
+    index: int,
+    browser,
+    base: str,
+    pages: list[str],
+    wait_s: float,
+    ramp_s: float,
+    train_s: float = 0.0,
+    light: bool = False,
+    think_s: float = 0.0,
+) -> UserResult:
     result = UserResult(index)
     rng = random.Random(index)
     await asyncio.sleep(index * ramp_s)
@@ -355,17 +362,26 @@ async def student(index: int, browser, base: str, pages: list[str], wait_s: floa
     return result
 
 
-async def run_class(base: str, users: int, pages: list[str], wait_s: float, ramp_s: float,
-                    max_s: float, train_s: float = 0.0, light: bool = False,
-                    think_s: float = 0.0) -> list[UserResult]:
+async def run_class(
+    base: str,
+    users: int,
+    pages: list[str],
+    wait_s: float,
+    ramp_s: float,
+    max_s: float,
+    train_s: float = 0.0,
+    light: bool = False,
+    think_s: float = 0.0,
+) -> list[UserResult]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
-            tasks = [asyncio.create_task(
-                         student(i, browser, base, pages, wait_s, ramp_s, train_s, light, think_s))
-                     for i in range(users)]
+            tasks = [
+                asyncio.create_task(student(i, browser, base, pages, wait_s, ramp_s, train_s, light, think_s))
+                for i in range(users)
+            ]
             done, pending = await asyncio.wait(tasks, timeout=max_s)
             for task in pending:
                 task.cancel()
@@ -405,23 +421,33 @@ def summarize(results: list[UserResult], memory: dict[str, float], seconds: floa
         "wall_s": round(seconds, 1),
         "cpus": os.cpu_count(),
         "first_load_s_p50": round(percentile([r.load_s for r in results if r.load_s == r.load_s], 0.5), 2),
-        "settle_s": {"n": len(settles), "p50": round(percentile(settles, 0.5), 3),
-                     "p95": round(percentile(settles, 0.95), 3),
-                     "max": round(max(settles, default=float("nan")), 3),
-                     "mean": round(statistics.fmean(settles), 3) if settles else float("nan")},
-        "server_rerun_s": {"n": len(wire), "p50": round(percentile(wire, 0.5), 3),
-                           "p95": round(percentile(wire, 0.95), 3),
-                           "max": round(max(wire, default=float("nan")), 3)},
-        "settle_after_control_s": {"n": len(controls), "p50": round(percentile(controls, 0.5), 3),
-                                   "p95": round(percentile(controls, 0.95), 3)},
+        "settle_s": {
+            "n": len(settles),
+            "p50": round(percentile(settles, 0.5), 3),
+            "p95": round(percentile(settles, 0.95), 3),
+            "max": round(max(settles, default=float("nan")), 3),
+            "mean": round(statistics.fmean(settles), 3) if settles else float("nan"),
+        },
+        "server_rerun_s": {
+            "n": len(wire),
+            "p50": round(percentile(wire, 0.5), 3),
+            "p95": round(percentile(wire, 0.95), 3),
+            "max": round(max(wire, default=float("nan")), 3),
+        },
+        "settle_after_control_s": {
+            "n": len(controls),
+            "p50": round(percentile(controls, 0.5), 3),
+            "p95": round(percentile(controls, 0.95), 3),
+        },
         "settle_p95_by_page_s": {p: round(percentile(v, 0.95), 3) for p, v in sorted(per_page.items())},
         "settle_p50_p95_by_action_s": {
             action: [round(percentile(v, 0.5), 3), round(percentile(v, 0.95), 3)]
             for action in sorted({a for r in results for (_, a, _) in r.settle_s})
             for v in [[x for r in results for (_, a, x) in r.settle_s if a == action]]
         },
-        "interactions": [[r.user, page, action, round(x, 3)]
-                         for r in results for (page, action, x) in r.settle_s],
+        "interactions": [
+            [r.user, page, action, round(x, 3)] for r in results for (page, action, x) in r.settle_s
+        ],
         "controls_not_found": sorted({p for r in results for p in r.skipped}),
         "trained": sum(r.trained for r in results),
         "saw_the_queue": sum(r.queued for r in results),
@@ -435,23 +461,40 @@ def summarize(results: list[UserResult], memory: dict[str, float], seconds: floa
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=20, help="concurrent browser contexts (≤ 60)")
-    parser.add_argument("--pages", default=",".join(p or "home" for p in PAGES),
-                        help="comma-separated url paths to visit, in order (home = the start page)")
+    parser.add_argument(
+        "--pages",
+        default=",".join(p or "home" for p in PAGES),
+        help="comma-separated url paths to visit, in order (home = the start page)",
+    )
     parser.add_argument("--wait-s", type=float, default=60.0, help="longest wait for one interaction")
     parser.add_argument("--ramp-s", type=float, default=0.25, help="delay between two users' arrivals")
     parser.add_argument("--max-s", type=float, default=600.0, help="the whole test stops after this")
     parser.add_argument("--json", type=Path, help="also write the summary here")
-    parser.add_argument("--light-client", action="store_true",
-                        help="the simulated browsers do not draw plotly charts (the server still builds and "
-                             "sends them): measures the server, not N browsers sharing this machine's CPU")
-    parser.add_argument("--nice-browser", action="store_true",
-                        help="run the browser at the lowest CPU priority (nice 19), so that the server gets "
-                             "the CPU first, as if the students' browsers ran on their own laptops")
-    parser.add_argument("--train-s", type=float, default=0.0,
-                        help="on the live-training page, press Start, train this long, then Stop (0: don't)")
-    parser.add_argument("--think-s", type=float, default=0.0,
-                        help="mean reading time before each action (uniform in [0.5, 1.5] × this); "
-                             "0: every student clicks as fast as the app answers (a stampede)")
+    parser.add_argument(
+        "--light-client",
+        action="store_true",
+        help="the simulated browsers do not draw plotly charts (the server still builds and "
+        "sends them): measures the server, not N browsers sharing this machine's CPU",
+    )
+    parser.add_argument(
+        "--nice-browser",
+        action="store_true",
+        help="run the browser at the lowest CPU priority (nice 19), so that the server gets "
+        "the CPU first, as if the students' browsers ran on their own laptops",
+    )
+    parser.add_argument(
+        "--train-s",
+        type=float,
+        default=0.0,
+        help="on the live-training page, press Start, train this long, then Stop (0: don't)",
+    )
+    parser.add_argument(
+        "--think-s",
+        type=float,
+        default=0.0,
+        help="mean reading time before each action (uniform in [0.5, 1.5] × this); "
+        "0: every student clicks as fast as the app answers (a stampede)",
+    )
     parser.add_argument("--entrypoint", type=Path, default=MAIN, help="the app to serve")
     args = parser.parse_args(argv)
     if not 1 <= args.users <= 60:
@@ -474,9 +517,19 @@ def main(argv: list[str] | None = None) -> int:
         start_rss = rss_mb(server.pid)
         server_cpu0 = sum(cpu_by_process(server.pid).values())
         busy0, load0 = machine_busy_seconds(), os.getloadavg()[0]
-        results = asyncio.run(run_class(f"http://127.0.0.1:{port}", args.users, pages, args.wait_s,
-                                        args.ramp_s, args.max_s, args.train_s, args.light_client,
-                                        args.think_s))
+        results = asyncio.run(
+            run_class(
+                f"http://127.0.0.1:{port}",
+                args.users,
+                pages,
+                args.wait_s,
+                args.ramp_s,
+                args.max_s,
+                args.train_s,
+                args.light_client,
+                args.think_s,
+            )
+        )
         seconds = time.perf_counter() - began
         end_rss = rss_mb(server.pid)
         server_cpu = sum(cpu_by_process(server.pid).values()) - server_cpu0
@@ -492,20 +545,26 @@ def main(argv: list[str] | None = None) -> int:
     summary["nice_browser"] = args.nice_browser
     summary["think_s"] = args.think_s
     own = resource.getrusage(resource.RUSAGE_SELF)
-    summary["cpu_s"] = {"server": round(server_cpu, 1), "browser": round(browser_cpu, 1),
-                        "this_script": round(own.ru_utime + own.ru_stime, 1),
-                        "other_processes": round(max(busy - server_cpu - browser_cpu - own_cpu, 0.0), 1),
-                        "wall": round(seconds, 1), "cores": os.cpu_count(),
-                        "load_average_before_after": [round(load0, 1), round(load1, 1)]}
+    summary["cpu_s"] = {
+        "server": round(server_cpu, 1),
+        "browser": round(browser_cpu, 1),
+        "this_script": round(own.ru_utime + own.ru_stime, 1),
+        "other_processes": round(max(busy - server_cpu - browser_cpu - own_cpu, 0.0), 1),
+        "wall": round(seconds, 1),
+        "cores": os.cpu_count(),
+        "load_average_before_after": [round(load0, 1), round(load1, 1)],
+    }
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     s, w = summary["settle_s"], summary["server_rerun_s"]
-    print(f"\n{summary['succeeded']}/{args.users} users succeeded; settle p50 {s['p50']:.2f} s, "
-          f"p95 {s['p95']:.2f} s, max {s['max']:.2f} s over {s['n']} interactions; reruns on the wire "
-          f"p50 {w['p50']:.2f} s, p95 {w['p95']:.2f} s; server RSS peak {memory['peak']:.0f} MB; "
-          f"CPU s: server {summary['cpu_s']['server']}, browser {summary['cpu_s']['browser']}, "
-          f"others {summary['cpu_s']['other_processes']}; server log: {log_path}")
+    print(
+        f"\n{summary['succeeded']}/{args.users} users succeeded; settle p50 {s['p50']:.2f} s, "
+        f"p95 {s['p95']:.2f} s, max {s['max']:.2f} s over {s['n']} interactions; reruns on the wire "
+        f"p50 {w['p50']:.2f} s, p95 {w['p95']:.2f} s; server RSS peak {memory['peak']:.0f} MB; "
+        f"CPU s: server {summary['cpu_s']['server']}, browser {summary['cpu_s']['browser']}, "
+        f"others {summary['cpu_s']['other_processes']}; server log: {log_path}"
+    )
     return 0 if summary["succeeded"] == args.users else 1
 
 

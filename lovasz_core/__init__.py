@@ -1,7 +1,8 @@
 """lovasz_core: the Lovász-Softmax loss (Berman, Rannen Triki, Blaschko, CVPR 2018) in PyTorch.
 
 Exact, vectorized and device-agnostic losses, the Jaccard gradient, a step-by-step trace of the
-Lovász extension for teaching, IoU metrics and the baselines the app compares with.
+Lovász extension, and IoU metrics. Needs torch and numpy only. The teaching lab that the app
+is built on (images, predictions, models, training, baselines) is :mod:`lovasz_core.lab`.
 """
 
 from .extension import LovaszTrace, jaccard_loss_of_set, lovasz_extension, lovasz_grad, lovasz_trace
@@ -14,17 +15,13 @@ from .losses import (
     lovasz_softmax,
 )
 from .metrics import confusion_matrix, iou_from_confusion, mean_iou, per_class_iou
-from .registry import LOSSES, LossSpec, get_loss
 
 __all__ = [
-    "LOSSES",
-    "LossSpec",
     "LovaszHingeLoss",
     "LovaszSigmoidLoss",
     "LovaszSoftmaxLoss",
     "LovaszTrace",
     "confusion_matrix",
-    "get_loss",
     "iou_from_confusion",
     "jaccard_loss_of_set",
     "lovasz_extension",

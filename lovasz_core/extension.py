@@ -144,9 +144,7 @@ def lovasz_trace(errors: Tensor, fg: Tensor) -> LovaszTrace:
     if not errors.is_floating_point():
         raise TypeError(f"`errors` must be a floating-point tensor, got dtype {errors.dtype}")
     if fg.shape != errors.shape:
-        raise ValueError(
-            f"`fg` must have the shape of `errors` {tuple(errors.shape)}, got {tuple(fg.shape)}"
-        )
+        raise ValueError(f"`fg` must have the shape of `errors` {tuple(errors.shape)}, got {tuple(fg.shape)}")
     _check_membership("fg", fg)
     if not bool(torch.isfinite(errors).all()):
         raise ValueError("`errors` must be finite, but it contains NaN or inf values")
@@ -393,8 +391,9 @@ def lovasz_kernel(buffers: list[Tensor], coefficient: Tensor) -> tuple[Tensor, T
         stop = min(rows, start + per_chunk)
         chunk_errors, chunk_fg = errors[start:stop], fg[start:stop]
         sorted_keys, chunk_order = _sort_rows(chunk_errors, chunk_fg)
-        _decode_keys(sorted_keys.view(stop - start, length), chunk_errors.view(torch.int32),
-                     chunk_fg.view(torch.int32))
+        _decode_keys(
+            sorted_keys.view(stop - start, length), chunk_errors.view(torch.int32), chunk_fg.view(torch.int32)
+        )
         spare = sorted_keys.view(torch.float32).view(2, stop - start, length)
         loss[start:stop], grad = _sorted_losses_and_gradients(
             chunk_errors, chunk_fg, scale[start:stop], (spare[0], spare[1])

@@ -109,9 +109,7 @@ def _check_classes(classes: object, num_classes: int) -> str | list[int]:
     return [int(c) for c in classes]
 
 
-def _class_selection(
-    classes: str | list[int], num_classes: int, fg: Tensor, has_valid: Tensor
-) -> Tensor:
+def _class_selection(classes: str | list[int], num_classes: int, fg: Tensor, has_valid: Tensor) -> Tensor:
     """Boolean [B', C]: which (image, class) terms enter the mean (``classes`` already checked).
 
     ``fg`` is the [B', C, N] 0/1 ground truth; it is only scanned for ``classes="present"``.
@@ -525,7 +523,13 @@ class LovaszSoftmaxLoss(nn.Module):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         classes, per_image, valid, weight_vector = _check_softmax_inputs(
-            "input", input, "target", target, self.classes, self.per_image, self.ignore_index,
+            "input",
+            input,
+            "target",
+            target,
+            self.classes,
+            self.per_image,
+            self.ignore_index,
             self.class_weights,
         )
         if self.from_logits:

@@ -103,8 +103,6 @@ def per_class_iou(
     return iou_from_confusion(confusion_matrix(prediction, target, num_classes, ignore_index))
 
 
-def mean_iou(
-    prediction: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = None
-) -> Tensor:
+def mean_iou(prediction: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = None) -> Tensor:
     """Mean IoU over the classes whose IoU is defined (0-d float64; NaN if none is)."""
     return per_class_iou(prediction, target, num_classes, ignore_index).nanmean()

@@ -64,16 +64,12 @@ def check_same_device(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
 
 def check_ndim(name: str, value: Tensor, expected: str, min_dim: int, max_dim: int) -> None:
     if not min_dim <= value.dim() <= max_dim:
-        raise ValueError(
-            f"`{name}` must have shape {expected}, got shape {tuple(value.shape)}"
-        )
+        raise ValueError(f"`{name}` must have shape {expected}, got shape {tuple(value.shape)}")
 
 
 def check_shape(name: str, value: Tensor, shape: Sequence[int], expected: str) -> None:
     if tuple(value.shape) != tuple(shape):
-        raise ValueError(
-            f"`{name}` must have shape {expected} = {tuple(shape)}, got {tuple(value.shape)}"
-        )
+        raise ValueError(f"`{name}` must have shape {expected} = {tuple(shape)}, got {tuple(value.shape)}")
 
 
 def is_integer(value: object) -> bool:
@@ -86,9 +82,7 @@ def check_ignore_index(ignore_index: object) -> int | None:
     if ignore_index is None:
         return None
     if not is_integer(ignore_index):
-        raise TypeError(
-            f"`ignore_index` must be an int or None, got {type(ignore_index).__name__}"
-        )
+        raise TypeError(f"`ignore_index` must be an int or None, got {type(ignore_index).__name__}")
     return int(ignore_index)
 
 
@@ -109,8 +103,7 @@ def check_label_range(
     lo, hi = int(kept.min()), int(kept.max())
     if lo < low or hi > high:
         raise ValueError(
-            f"`{name}` must hold {what} in [{low}, {high}] (or ignore_index), "
-            f"got values in [{lo}, {hi}]"
+            f"`{name}` must hold {what} in [{low}, {high}] (or ignore_index), got values in [{lo}, {hi}]"
         )
 
 

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import figures
 import numpy as np
-import presentation
-import state
 import streamlit as st
 import torch
-import widgets
-from palette import class_color
 
-from lovasz_core.teaching import (
+from app import figures, presentation, state, widgets
+from app.palette import class_color
+from lovasz_core.lab.teaching import (
     cube_corners,
     extension_at,
     midpoint_convexity_gap,
@@ -113,15 +110,21 @@ def _surface(data: dict[str, Any], n: int, m3: float, show_planes: bool, show_so
     fig = figures.extension_surface_figure(
         GRID, data["values"], corners, corner_values, planes, data["soft"] if show_soft else None
     )
-    presentation.plotly_chart(fig, key="_geo_surface",
-                              alt="3-D surface of the Lovász extension of the Jaccard loss over "
-                                  "the pixel errors, through the set function's values at the corners")
+    presentation.plotly_chart(
+        fig,
+        key="_geo_surface",
+        alt="3-D surface of the Lovász extension of the Jaccard loss over "
+        "the pixel errors, through the set function's values at the corners",
+    )
     st.caption(
         "Drag to rotate. Black dots: the set function $\\Delta_J$ at the corners; the surface meets "
         "them exactly. Translucent planes: the linear pieces, each one extended over the whole "
         "square; the surface is their upper envelope, hence convex."
-        + (" (With 3 pixels the six pieces are left out; the map shows where each holds.)"
-           if show_planes and n == 3 else "")
+        + (
+            " (With 3 pixels the six pieces are left out; the map shows where each holds.)"
+            if show_planes and n == 3
+            else ""
+        )
         + (" Grey: soft-Jaccard, curved." if show_soft else "")
     )
 
@@ -135,9 +138,12 @@ def _probe_view(data: dict[str, Any], bits: tuple[bool, ...], n: int, m3: float)
     value, region = probe_at(bits, probe)
     labels = data["labels"]
     regions = figures.regions_figure(GRID, data["region"], labels, (m1, m2), boundaries=boundaries(n, m3))
-    presentation.plotly_chart(regions, key="_geo_regions",
-                              alt="The error square seen from above, coloured by the region where "
-                                  "each sort order holds, with the probe point")
+    presentation.plotly_chart(
+        regions,
+        key="_geo_regions",
+        alt="The error square seen from above, coloured by the region where "
+        "each sort order holds, with the probe point",
+    )
     st.caption(
         "Seen from above: each colour is a region where one sort order holds; the dashed lines "
         "$m_i = m_j$ are where the surface bends."

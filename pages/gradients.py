@@ -8,21 +8,18 @@ numbers; a sweep shows how the small class's share of the push scales with its s
 from __future__ import annotations
 
 import numpy as np
-import presentation
-import state
 import streamlit as st
 import torch
-import training_state  # registers this page's parameters
-import widgets
-from training_figures import (
+
+from app import presentation, state, widgets
+from app.training_figures import (
     gradient_maps_figure,
     magnitude_histograms_figure,
     masks_figure,
     pixel_numbers,
     push_share_figure,
 )
-
-from lovasz_core.gradients import (
+from lovasz_core.lab.gradients import (
     boundary_mask,
     class_push,
     logit_gradient,
@@ -30,7 +27,7 @@ from lovasz_core.gradients import (
     push_vs_size,
     synthetic_case,
 )
-from lovasz_core.registry import LOSSES
+from lovasz_core.lab.registry import LOSSES
 
 PAGE = "gradients"
 LOSS_KEYS = ("cross_entropy", "lovasz_softmax", "soft_jaccard", "dice")
@@ -51,7 +48,9 @@ def compute(size: int, radius: float, quality: float, blur: float, seed: int) ->
         "mask": case.mask.copy(),
         "probabilities": case.probabilities[0].numpy(),
         "prediction": case.logits.argmax(1)[0].numpy(),
-        "grads": grads, "values": values, "push": push,
+        "grads": grads,
+        "values": values,
+        "push": push,
     }
 
 
@@ -72,9 +71,9 @@ def _on_pixel_click() -> None:
         st.session_state[state.key(PAGE, "col")] = round(point["x"])
 
 
-training_state.freeze_long_lived_objects()  # keeps Streamlit's post-run gc.collect(2) cheap
 widgets.page_header(
-    PAGE, "Gradients: Lovász vs cross-entropy",
+    PAGE,
+    "Gradients: Lovász vs cross-entropy",
     "Cross-entropy pushes every pixel in proportion to its error; Lovász-Softmax gives every class "
     "the same budget, so a small object or a boundary pushes as hard as the whole background.",
 )
@@ -90,7 +89,7 @@ with st.sidebar:
     row = widgets.control(PAGE, "row", hi=size - 1)
     col = widgets.control(PAGE, "col", hi=size - 1)
 
-params = state.current(PAGE)
+view_params = state.current(PAGE)
 data = compute(int(size), float(radius), float(quality), float(blur), int(seed))
 mask, probabilities, grads = data["mask"], data["probabilities"], data["grads"]
 class_names = ("background", "large disk", "small disk")
@@ -99,8 +98,11 @@ small_share = float((mask == 2).mean())
 left, right = st.columns([2, 3])
 with left:
     presentation.plotly_chart(
-        masks_figure(np.full(mask.shape, 0.85), {"truth": mask, "prediction": data["prediction"]},
-                     {"truth": "Ground truth", "prediction": "Prediction (argmax)"}),
+        masks_figure(
+            np.full(mask.shape, 0.85),
+            {"truth": mask, "prediction": data["prediction"]},
+            {"truth": "Ground truth", "prediction": "Prediction (argmax)"},
+        ),
         key="gr_masks_chart",
         alt="Ground truth (background, a large disk, a small disk) and the predicted classes",
     )
@@ -114,8 +116,11 @@ with right:
     for cell, key in zip(cells, LOSS_KEYS, strict=True):
         push = data["push"][key]
         share = 100 * push[2] / push.sum()
-        cell.metric(TITLES[key], f"{data['values'][key]:.3f}",
-                    help=f"Loss value. Share of the total push on the small disk: {share:.1f}%")
+        cell.metric(
+            TITLES[key],
+            f"{data['values'][key]:.3f}",
+            help=f"Loss value. Share of the total push on the small disk: {share:.1f}%",
+        )
         cell.caption(f"push on small disk: **{share:.1f}%**")
     st.caption(
         "Push on a class = Σ over its pixels of ‖∂L/∂z_i‖₁. Under cross-entropy it follows the pixel "
@@ -136,9 +141,17 @@ st.markdown(
     "**Click a pixel** for its numbers."
 )
 presentation.plotly_chart(
-    gradient_maps_figure(maps, TITLES, boundary=boundary_mask(mask), zmax=zmax, selected=selected,
-                         colorbar_title="∂L/∂z_c" if shared else "relative"),
-    key="gr_maps_chart", on_select=_on_pixel_click, selection_mode="points",
+    gradient_maps_figure(
+        maps,
+        TITLES,
+        boundary=boundary_mask(mask),
+        zmax=zmax,
+        selected=selected,
+        colorbar_title="∂L/∂z_c" if shared else "relative",
+    ),
+    key="gr_maps_chart",
+    on_select=_on_pixel_click,
+    selection_mode="points",
     alt=f"Gradient of each loss with respect to the logit of “{chosen}”, one map per loss",
 )
 
@@ -152,8 +165,11 @@ if selected is not None:
         + (", on a boundary" if boundary_mask(mask)[r, k] else "")
     )
     signed = [name for name in table.columns if name.startswith("∂")]
-    st.dataframe(table.style.format("{:+.3e}", subset=signed).format("{:.3e}", subset=["‖∂L/∂z‖"])
-                 .format("{:.1f}×", subset=["× median pixel"]))
+    st.dataframe(
+        table.style.format("{:+.3e}", subset=signed)
+        .format("{:.3e}", subset=["‖∂L/∂z‖"])
+        .format("{:.1f}×", subset=["× median pixel"])
+    )
 else:
     st.info("Click a pixel in any map to see its gradient under every loss.", icon=":material/touch_app:")
 
@@ -161,9 +177,12 @@ st.subheader("How hard each region pushes")
 boundary = boundary_mask(mask)
 regions = {"foreground": (mask > 0) & ~boundary, "background": (mask == 0) & ~boundary, "boundary": boundary}
 magnitudes = {key: pixel_magnitude(torch.from_numpy(grads[key])[None])[0].numpy() for key in LOSS_KEYS}
-presentation.plotly_chart(magnitude_histograms_figure(magnitudes, regions, TITLES), key="gr_hist_chart",
-                          alt="Histograms of log10 of each pixel's gradient magnitude on foreground, "
-                              "background and boundary pixels, per loss")
+presentation.plotly_chart(
+    magnitude_histograms_figure(magnitudes, regions, TITLES),
+    key="gr_hist_chart",
+    alt="Histograms of log10 of each pixel's gradient magnitude on foreground, "
+    "background and boundary pixels, per loss",
+)
 st.caption(
     "Cross-entropy's magnitudes follow each pixel's own error. Lovász-Softmax's are the Jaccard "
     "gradients g of the sorted errors: boundary and small-class pixels sit far to the right."
@@ -182,4 +201,4 @@ st.success(
     "which is why it helps rare classes and thin boundaries.",
     icon=":material/lightbulb:",
 )
-widgets.share_link(PAGE, params)
+widgets.share_link(PAGE, view_params)

@@ -6,15 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import figures
 import numpy as np
-import presentation
 import streamlit as st
 import torch
-import widgets
 
-from lovasz_core.predictions import PredictionSpec
-from lovasz_core.teaching import offset_sweep
+from app import figures, presentation, widgets
+from lovasz_core.lab.predictions import PredictionSpec
+from lovasz_core.lab.teaching import offset_sweep
 
 PAGE = "home"
 PAGES_DIR = Path(__file__).resolve().parent
@@ -104,9 +102,12 @@ def main() -> None:
             "A 16×16 disk: loss vs the disk class's logit offset b",
             height=300,
         )
-        presentation.plotly_chart(fig, key="_h_stairs",
-                                  alt="1 − IoU (a staircase) and the Lovász loss (a sloped curve) "
-                                      "as functions of the logit offset b")
+        presentation.plotly_chart(
+            fig,
+            key="_h_stairs",
+            alt="1 − IoU (a staircase) and the Lovász loss (a sloped curve) "
+            "as functions of the logit offset b",
+        )
         st.caption(
             "Drag b: the true loss 1 − IoU (solid) only jumps and is flat in between, so its gradient "
             "is zero; the Lovász loss (dashed) slopes down towards the better IoU."
@@ -120,7 +121,7 @@ def main() -> None:
             ),
             key="_h_overlay",
             alt=f"Ground truth and prediction at b = {offset:+.1f}: intersection, false positives "
-                "and false negatives",
+            "and false negatives",
         )
         st.caption("Green: intersection; orange: false positives; blue: false negatives.")
 

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import figures
 import numpy as np
-import presentation
-import state
 import streamlit as st
 import torch
-import widgets
 
+from app import figures, presentation, state, widgets
 from lovasz_core import jaccard_loss_of_set, per_class_iou
-from lovasz_core.predictions import PredictionSpec
-from lovasz_core.teaching import offset_sweep
+from lovasz_core.lab.predictions import PredictionSpec
+from lovasz_core.lab.teaching import offset_sweep
 
 PAGE = "iou_jaccard"
 OFFSETS = np.round(np.linspace(-6.0, 6.0, 121), 6)
@@ -97,17 +94,22 @@ def main() -> None:
     maps = st.columns(3)
     presentation.plotly_chart(
         figures.label_map_figure(labels, num_classes, "Ground truth y"),
-        key="_ij_truth", container=maps[0], alt="Ground-truth label map, one colour per class",
+        key="_ij_truth",
+        container=maps[0],
+        alt="Ground-truth label map, one colour per class",
     )
     maps[0].caption("The true class of every pixel.")
     presentation.plotly_chart(
         figures.label_map_figure(data["predicted"], num_classes, "Prediction ŷ = argmax"),
-        key="_ij_pred", container=maps[1], alt="Predicted label map (argmax of the logits)",
+        key="_ij_pred",
+        container=maps[1],
+        alt="Predicted label map (argmax of the logits)",
     )
     maps[1].caption("The prediction maker's output: move, grow or blur it in the sidebar.")
     presentation.plotly_chart(
         figures.overlay_figure(labels, data["predicted"], cls, f"Class {cls}: ∩ and ∪"),
-        key="_ij_overlay", container=maps[2],
+        key="_ij_overlay",
+        container=maps[2],
         alt=f"Class {cls}: intersection, false positives and false negatives of the prediction",
     )
     maps[2].caption(
@@ -125,8 +127,9 @@ def main() -> None:
 
     left, right = st.columns(2)
     with left:
-        presentation.plotly_chart(figures.iou_bars_figure(data["ious"]), key="_ij_bars",
-                                  alt="IoU of each class and their mean")
+        presentation.plotly_chart(
+            figures.iou_bars_figure(data["ious"]), key="_ij_bars", alt="IoU of each class and their mean"
+        )
         st.caption(
             "Each class counts equally in the mean, however small it is: a rare class that is "
             "half missed costs as much as a large one."
@@ -158,9 +161,12 @@ def main() -> None:
         offset,
         f"Loss of class {cls} as its logit is shifted by b",
     )
-    presentation.plotly_chart(fig, key="_ij_stairs",
-                              alt="1 − IoU of the argmax prediction (a staircase) and the Lovász "
-                                  "extension as functions of the offset b")
+    presentation.plotly_chart(
+        fig,
+        key="_ij_stairs",
+        alt="1 − IoU of the argmax prediction (a staircase) and the Lovász "
+        "extension as functions of the offset b",
+    )
     st.caption(
         f"The solid staircase (1 − IoU of the argmax prediction) has only {stairs['jumps']} jumps over "
         f"{len(OFFSETS)} values of b and is flat in between: its gradient is zero almost everywhere. "

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import lessons
-import presentation
 import streamlit as st
+
+from app import lessons, presentation
 
 PICK = "_lesson_pick"  # the select box (a widget key: forgotten when another page runs)
 LESSON = "_lesson_name"  # the lesson, kept across pages
@@ -45,8 +45,11 @@ def _load_all() -> tuple[dict[str, lessons.Lesson], dict[str, lessons.LessonForm
 
 def _show_error(error: lessons.LessonFormatError) -> None:
     where = f"line {error.line}" if error.line else "the whole file"
-    st.error(f"**The lesson file `{error.file}` cannot be used** ({where}): {error.problem}\n\n"
-             "See `assets/lessons/README.md` for the format.", icon=":material/error:")
+    st.error(
+        f"**The lesson file `{error.file}` cannot be used** ({where}): {error.problem}\n\n"
+        "See `assets/lessons/README.md` for the format.",
+        icon=":material/error:",
+    )
 
 
 def _url_step(count: int) -> int | None:
@@ -56,12 +59,15 @@ def _url_step(count: int) -> int | None:
     try:
         step = int(raw)
     except ValueError:
-        st.warning(f"The link's `step={raw}` is not a number; starting at step 1.",
-                   icon=":material/link_off:")
+        st.warning(
+            f"The link's `step={raw}` is not a number; starting at step 1.", icon=":material/link_off:"
+        )
         return 0
     if not 1 <= step <= count:
-        st.warning(f"The link's `step={raw}` is outside 1–{count}; showing the nearest step.",
-                   icon=":material/link_off:")
+        st.warning(
+            f"The link's `step={raw}` is outside 1–{count}; showing the nearest step.",
+            icon=":material/link_off:",
+        )
     return min(max(step, 1), count) - 1
 
 
@@ -98,13 +104,30 @@ def _page_path(page: str) -> str:
 
 def _navigation(index: int, count: int) -> None:
     left, middle, right = st.columns([1, 4, 1], vertical_alignment="center")
-    left.button("Previous", icon=":material/arrow_back:", key="_lesson_prev", disabled=index == 0,
-                on_click=_move, args=(-1, count), width="stretch")
-    middle.progress((index + 1) / count, text=f"Step **{index + 1}** of {count}"
-                    + (": the last one" if index == count - 1 else ""))
-    right.button("Next", icon=":material/arrow_forward:", icon_position="right", key="_lesson_next",
-                 disabled=index == count - 1, on_click=_move, args=(1, count), type="primary",
-                 width="stretch")
+    left.button(
+        "Previous",
+        icon=":material/arrow_back:",
+        key="_lesson_prev",
+        disabled=index == 0,
+        on_click=_move,
+        args=(-1, count),
+        width="stretch",
+    )
+    middle.progress(
+        (index + 1) / count,
+        text=f"Step **{index + 1}** of {count}" + (": the last one" if index == count - 1 else ""),
+    )
+    right.button(
+        "Next",
+        icon=":material/arrow_forward:",
+        icon_position="right",
+        key="_lesson_next",
+        disabled=index == count - 1,
+        on_click=_move,
+        args=(1, count),
+        type="primary",
+        width="stretch",
+    )
 
 
 def _step_view(lesson: lessons.Lesson, index: int) -> None:
@@ -116,11 +139,17 @@ def _step_view(lesson: lessons.Lesson, index: int) -> None:
     target = PAGE_TITLES.get(step.page, step.page)
     setting = f" (preset *{step.preset}*)" if step.preset else ""
     with st.container(border=True):
-        st.page_link(_page_path(step.page), label=f"Open **{target}**{setting}",
-                     icon=":material/open_in_new:", query_params=lessons.step_query(step) or None)
+        st.page_link(
+            _page_path(step.page),
+            label=f"Open **{target}**{setting}",
+            icon=":material/open_in_new:",
+            query_params=lessons.step_query(step) or None,
+        )
         if not projector:
-            st.caption("The link opens the page with this step's settings; come back with **Lesson** in the "
-                       "sidebar, the lesson keeps its place.")
+            st.caption(
+                "The link opens the page with this step's settings; come back with **Lesson** in the "
+                "sidebar, the lesson keeps its place."
+            )
     if step.text:
         st.markdown(step.text)
 
@@ -130,9 +159,14 @@ def _step_view(lesson: lessons.Lesson, index: int) -> None:
         with st.container(border=True):
             st.markdown("**:material/quiz: Question for the class**")
             st.markdown(step.question)
-            st.button("Hide the answer" if shown else "Reveal the answer", key=f"_lesson_reveal_{index}",
-                      icon=":material/visibility_off:" if shown else ":material/visibility:",
-                      type="secondary" if shown else "primary", on_click=_toggle_answer, args=(token,))
+            st.button(
+                "Hide the answer" if shown else "Reveal the answer",
+                key=f"_lesson_reveal_{index}",
+                icon=":material/visibility_off:" if shown else ":material/visibility:",
+                type="secondary" if shown else "primary",
+                on_click=_toggle_answer,
+                args=(token,),
+            )
             if shown:
                 st.success(step.answer, icon=":material/lightbulb:")
     if step.notes and not projector:
@@ -154,8 +188,10 @@ if not names:
 
 url_lesson = st.query_params.get("lesson")
 if url_lesson is not None and url_lesson not in names:
-    st.warning(f"The link's lesson `{url_lesson}` does not exist here; showing "
-               f"`{SS.get(LESSON, names[0])}`.", icon=":material/link_off:")
+    st.warning(
+        f"The link's lesson `{url_lesson}` does not exist here; showing `{SS.get(LESSON, names[0])}`.",
+        icon=":material/link_off:",
+    )
     url_lesson = None
 if url_lesson is not None and url_lesson != SS.get(LESSON):
     SS[LESSON] = url_lesson
@@ -174,9 +210,14 @@ def _label(name: str) -> str:
 
 
 with st.sidebar:
-    st.selectbox("Lesson", names, key=PICK, format_func=_label, on_change=_picked,
-                 help="Every Markdown file in `assets/lessons/` is a lesson; "
-                      "see the README there to write your own.")
+    st.selectbox(
+        "Lesson",
+        names,
+        key=PICK,
+        format_func=_label,
+        on_change=_picked,
+        help="Every Markdown file in `assets/lessons/` is a lesson; see the README there to write your own.",
+    )
     others = {n: e for n, e in broken.items() if n != SS[LESSON]}
     if others:
         with st.expander(f"{len(others)} lesson file(s) with errors", icon=":material/warning:"):
@@ -198,8 +239,14 @@ _sync_url()
 with st.sidebar:
     st.markdown("**Steps**")
     for i, each in enumerate(lesson.steps):
-        st.button(f"{i + 1}. {each.title}", key=f"_lesson_go_{i}", on_click=_go, args=(i,),
-                  type="primary" if i == SS[STEP] else "tertiary", width="stretch")
+        st.button(
+            f"{i + 1}. {each.title}",
+            key=f"_lesson_go_{i}",
+            on_click=_go,
+            args=(i,),
+            type="primary" if i == SS[STEP] else "tertiary",
+            width="stretch",
+        )
 
 st.title(lesson.title)
 details = " · ".join(f"{k}: {v}" for k, v in lesson.fields.items())

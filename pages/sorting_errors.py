@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import figures
 import numpy as np
-import presentation
-import state
 import streamlit as st
 import torch
-import widgets
 
+from app import figures, params, presentation, state, widgets
 from lovasz_core import jaccard_loss_of_set, lovasz_extension, lovasz_softmax, lovasz_trace
-from lovasz_core.predictions import PredictionSpec, hinge_errors, softmax_errors
+from lovasz_core.lab.predictions import PredictionSpec, hinge_errors, softmax_errors
 
 PAGE = "sorting_errors"
 PLAYING = "_se_playing"
@@ -310,7 +307,7 @@ def linked_views(data: dict[str, Any]) -> None:
         panels,
         key=panels_key,
         alt="The errors sorted in decreasing order (coloured by foreground or background), the "
-            "Jaccard loss of each prefix, and the Jaccard gradients g, with a cursor at k",
+        "Jaccard loss of each prefix, and the Jaccard gradients g, with a cursor at k",
         numbers=False,  # the caption below describes it; the metrics above give the numbers at k
         on_select=lambda: _on_rank_click(panels_key, data["order"]),
         selection_mode="points",
@@ -342,7 +339,7 @@ def pixel_details(data: dict[str, Any], index: int) -> None:
     )
 
 
-def facts(data: dict[str, Any], params: state.SortingParams) -> None:
+def facts(data: dict[str, Any], chosen: params.SortingParams) -> None:
     """The four facts the page shows with the current numbers."""
     st.subheader("What the numbers prove")
     tabs = st.tabs(["Prefix sums of g = Δ", "Binary errors", "An absent class", "Hinge vs softmax"])
@@ -376,13 +373,13 @@ def facts(data: dict[str, Any], params: state.SortingParams) -> None:
         )
         if data["num_fg"] == 0:
             st.warning(
-                f"Class {params.cls} is absent from the ground truth, so its loss is its **largest "
+                f"Class {chosen.cls} is absent from the ground truth, so its loss is its **largest "
                 f"error**: {data['loss']:.4f} = max m = {data['max_error']:.4f}. "
                 "Every pixel predicted as c is a false positive, but only the worst one is pushed."
             )
         else:
             st.markdown(
-                f"Class {params.cls} has {data['num_fg']} pixels here. Turn on "
+                f"Class {chosen.cls} has {data['num_fg']} pixels here. Turn on "
                 "*Remove class c from the ground truth* in the sidebar (or pick the preset "
                 "*Absent class*) to see what an absent class costs."
             )
@@ -411,15 +408,16 @@ def facts(data: dict[str, Any], params: state.SortingParams) -> None:
         left, right = st.columns([3, 2])
         with left:
             fig = figures.error_comparison_figure(data["softmax_errors"], data["hinge_errors"], data["fg"])
-            presentation.plotly_chart(fig, key="_se_hinge_vs_softmax",
-                                      alt="Each pixel's hinge error against its softmax error")
+            presentation.plotly_chart(
+                fig, key="_se_hinge_vs_softmax", alt="Each pixel's hinge error against its softmax error"
+            )
             st.caption(
                 "One dot per pixel. Dots on the floor (hinge = 0) are classified with a margin: hinge "
                 "ignores them. Right of the dashed line (softmax m > 0.5) the pixel is wrong; above m = 1 "
                 "hinge agrees, and the more confident the mistake, the higher it climbs."
             )
         with right:
-            st.metric("Errors in use", params.errors, help="threshold " + f"{threshold:g}")
+            st.metric("Errors in use", chosen.errors, help="threshold " + f"{threshold:g}")
             st.metric("Lovász extension, softmax errors", f"{data['softmax_loss']:.4f}")
             st.metric(
                 "Lovász extension, hinge errors",

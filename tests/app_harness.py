@@ -23,9 +23,7 @@ PAGE_FILES = (
 )
 
 
-def run_page(
-    page: str, query_params: dict[str, str] | None = None, timeout: float = 60.0
-) -> AppTest:
+def run_page(page: str, query_params: dict[str, str] | None = None, timeout: float = 60.0) -> AppTest:
     """Run ``pages/<page>`` (e.g. ``"sorting_errors.py"``) once and return the AppTest."""
     at = AppTest.from_file(str(MAIN), default_timeout=timeout)
     for key, value in (query_params or {}).items():

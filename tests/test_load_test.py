@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-PATH = Path(__file__).resolve().parent.parent / "benchmarks" / "load_test.py"
-spec = importlib.util.spec_from_file_location("load_test", PATH)
-load_test = importlib.util.module_from_spec(spec)
-sys.modules["load_test"] = load_test  # dataclasses look their module up there
-spec.loader.exec_module(load_test)
+from benchmarks import load_test
 
 
 def test_percentile_interpolates_and_handles_empty_input():
@@ -25,8 +18,9 @@ def test_percentile_interpolates_and_handles_empty_input():
 
 def test_summary_counts_successes_and_leaves_start_out_of_the_settle_times():
     ok = load_test.UserResult(0, settle_s=[("home", "open", 1.0), ("home", "control", 2.0)], wire_s=[0.5])
-    slow = load_test.UserResult(1, ok=False, failures=["geometry: timeout"],
-                                settle_s=[("live_training", "start", 30.0)])
+    slow = load_test.UserResult(
+        1, ok=False, failures=["geometry: timeout"], settle_s=[("live_training", "start", 30.0)]
+    )
     summary = load_test.summarize([ok, slow], {"peak": 1.0}, 10.0, 2)
     assert summary["succeeded"] == 1
     assert summary["settle_s"]["n"] == 2 and summary["settle_s"]["max"] == 2.0

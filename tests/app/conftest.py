@@ -3,14 +3,9 @@ give each test a fresh one, so that runs left going by earlier tests do not queu
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "app"))
-
-import classroom
+from app import classroom
 
 
 @pytest.fixture(autouse=True)

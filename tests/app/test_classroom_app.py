@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-
 from streamlit.testing.v1 import AppTest
 
-from tests.app_harness import ROOT
-
-sys.path.insert(0, str(ROOT / "app"))
-
-import classroom
+from app import classroom
 
 
 def _script() -> None:
-    import sys
-
     import streamlit as st
 
-    sys.path.insert(0, st.session_state["_app_dir"])
-    import classroom
+    from app import classroom
 
     st.session_state.setdefault("started", 0)
     st.session_state.setdefault("waiting", True)
@@ -38,7 +29,6 @@ def _script() -> None:
 
 def _app() -> AppTest:
     at = AppTest.from_function(_script, default_timeout=30)
-    at.session_state["_app_dir"] = str(ROOT / "app")
     return at
 
 

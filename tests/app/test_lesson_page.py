@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.app_harness import ROOT, assert_no_exception, run_page
-
-sys.path.insert(0, str(ROOT / "app"))
-
-import lessons
+from app import lessons
+from tests.app_harness import assert_no_exception, run_page
 
 BUILT_IN = lessons.load_lesson(lessons.LESSONS_DIR / f"{lessons.BUILT_IN}.md")
 TITLES = [step.title for step in BUILT_IN.steps]

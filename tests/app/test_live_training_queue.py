@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from tests.app_harness import ROOT, assert_no_exception, run_page
-
-sys.path.insert(0, str(ROOT / "app"))
-
-import classroom
+from app import classroom
+from tests.app_harness import assert_no_exception, run_page
 
 
 @pytest.fixture

@@ -145,8 +145,9 @@ def test_no_loss_chosen_disables_start():
 
 
 def test_diverging_run_says_why():
-    at = run_page("live_training.py", {"lt_size": "32", "lt_optimizer": "sgd", "lt_lr": "1000000",
-                                       "lt_steps": "40"})
+    at = run_page(
+        "live_training.py", {"lt_size": "32", "lt_optimizer": "sgd", "lt_lr": "1000000", "lt_steps": "40"}
+    )
     at.button(key="lt_start").click().run()
     for _ in range(12):
         if at.session_state["lt_run"].finished:
@@ -177,8 +178,15 @@ def test_a_finished_run_can_be_overlaid():
     assert any(t["name"].endswith("· #1") for t in curves["data"])
 
 
-@pytest.mark.parametrize("preset", ["Rare class (imbalance)", "Lovász from scratch vs fine-tuned",
-                                    "Free logits (the loss's own geometry)", "Camera, 3 classes"])
+@pytest.mark.parametrize(
+    "preset",
+    [
+        "Rare class (imbalance)",
+        "Lovász from scratch vs fine-tuned",
+        "Free logits (the loss's own geometry)",
+        "Camera, 3 classes",
+    ],
+)
 def test_presets_run(preset):
     at = run_page("live_training.py")
     at.selectbox(key="_lt_preset").set_value(preset).run()

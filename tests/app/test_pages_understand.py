@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from lovasz_core import per_class_iou
-from lovasz_core.predictions import PredictionSpec, make_logits
-from lovasz_core.shapes import make_scene
+from lovasz_core.lab.predictions import PredictionSpec, make_logits
+from lovasz_core.lab.shapes import make_scene
 
 from ..app_harness import assert_no_exception, run_page
 

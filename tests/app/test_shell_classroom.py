@@ -31,5 +31,6 @@ def test_share_box_holds_the_link_to_this_view_without_projector():
     at = run_page("sorting_errors.py", query_params={"se_k": "5", "projector": "true"})
     assert_no_exception(at)
     codes = [c.value for c in at.sidebar.code]
-    assert any(c.startswith("/sorting_errors?") and "se_k=5" in c and "projector" not in c
-               for c in codes), codes
+    assert any(c.startswith("/sorting_errors?") and "se_k=5" in c and "projector" not in c for c in codes), (
+        codes
+    )

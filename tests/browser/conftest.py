@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import CHROMIUM, CHROMIUM_FLAGS, serve
+from app.serving import CHROMIUM, CHROMIUM_FLAGS, serve
 
 IDLE_SELECTOR = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 EXCEPTION_SELECTOR = '[data-testid="stException"]'

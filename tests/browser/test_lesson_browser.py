@@ -59,6 +59,7 @@ def test_step_link_overrides_what_the_student_changed_before(page, app_url):
     page.get_by_role("link", name=re.compile("Open Sorting errors")).click()
     page.wait_for_url(re.compile(r"/sorting_errors"))
     wait_idle(page)
+
     def slider(label: str):
         return page.locator(f'[data-testid="stSlider"] input[type="range"][aria-label="{label}"]')
 

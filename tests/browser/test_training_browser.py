@@ -16,8 +16,11 @@ STEP_TEXT = re.compile(r"Step (\d+) / (\d+)")
 
 def _step(page) -> int | None:
     """The step counter shown by the live view's progress bar (None before a run)."""
-    text = page.locator('[data-testid="stProgress"]').first.inner_text() if page.locator(
-        '[data-testid="stProgress"]').count() else ""
+    text = (
+        page.locator('[data-testid="stProgress"]').first.inner_text()
+        if page.locator('[data-testid="stProgress"]').count()
+        else ""
+    )
     match = STEP_TEXT.search(text)
     return int(match.group(1)) if match else None
 

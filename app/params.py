@@ -1,0 +1,221 @@
+"""Every page's parameters, bounds, labels and presets, in one place.
+
+Each page's parameters are one frozen dataclass whose fields carry their label and bounds
+(:func:`app.state.param`), registered once with :func:`app.state.register` together with the
+page's URL prefix and named presets. Importing this module registers every page; the machinery
+(params ⇄ widgets ⇄ URL) is in :mod:`app.state`.
+
+**Adding a page = one dataclass + one** :func:`register` **call here.**
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.state import param, register
+from lovasz_core.lab.images import IMAGE_NAMES
+from lovasz_core.lab.models import MODEL_NAMES
+from lovasz_core.lab.shapes import SCENES, image_sources
+from lovasz_core.lab.training import MODES, OPTIMIZERS
+
+_SCENE_HELP = "; ".join(f"{k}: {v}" for k, v in SCENES.items())
+
+
+@dataclass(frozen=True)
+class IouJaccardParams:
+    """Page "IoU and the Jaccard loss"."""
+
+    scene: str = param("disks", "Ground-truth scene", options=image_sources(), help=_SCENE_HELP)
+    size: int = param(24, "Image size (pixels per side)", lo=1, hi=64, step=1)
+    classes: int = param(3, "Number of classes (incl. background 0)", lo=2, hi=5, step=1)
+    seed: int = param(0, "Seed", lo=0, hi=999, step=1)
+    shift_x: float = param(2.0, "Shift right (px)", lo=-8.0, hi=8.0, step=0.5)
+    shift_y: float = param(1.0, "Shift down (px)", lo=-8.0, hi=8.0, step=0.5)
+    scale: float = param(1.0, "Scale (>1 grows objects)", lo=0.5, hi=1.5, step=0.05)
+    noise: float = param(0.5, "Logit noise σ", lo=0.0, hi=4.0, step=0.1)
+    temp: float = param(1.0, "Temperature T", lo=0.25, hi=4.0, step=0.05)
+    cls: int = param(1, "Class c to inspect", lo=0, hi=4, step=1)
+    offset: float = param(0.0, "Offset b added to class c's logit", lo=-6.0, hi=6.0, step=0.1)
+
+
+@dataclass(frozen=True)
+class SortingParams:
+    """Page "Sorting errors"."""
+
+    scene: str = param("disks", "Ground-truth scene", options=image_sources(), help=_SCENE_HELP)
+    size: int = param(16, "Image size (pixels per side)", lo=1, hi=32, step=1)
+    classes: int = param(2, "Number of classes (incl. background 0)", lo=2, hi=5, step=1)
+    seed: int = param(0, "Seed", lo=0, hi=999, step=1)
+    shift_x: float = param(1.0, "Shift right (px)", lo=-6.0, hi=6.0, step=0.5)
+    shift_y: float = param(0.0, "Shift down (px)", lo=-6.0, hi=6.0, step=0.5)
+    scale: float = param(1.0, "Scale (>1 grows objects)", lo=0.5, hi=1.5, step=0.05)
+    noise: float = param(0.6, "Logit noise σ", lo=0.0, hi=4.0, step=0.1)
+    temp: float = param(1.5, "Temperature T", lo=0.25, hi=4.0, step=0.05)
+    cls: int = param(1, "Class c", lo=0, hi=4, step=1)
+    errors: str = param(
+        "softmax",
+        "Errors",
+        options=("softmax", "hinge"),
+        help="softmax: m = |1[y=c] − p(c)| ∈ [0, 1]; hinge: m = max(0, 1 − s·y*), s = margin of c",
+    )
+    absent: bool = param(
+        False,
+        "Remove class c from the ground truth",
+        help="Relabel its pixels as background, to see what an absent class costs.",
+    )
+    k: int = param(12, "Step k: the k largest errors", lo=0, hi=1024, step=1)
+    all_ranks: bool = param(
+        False,
+        "Show all ranks",
+        help="Off: the charts show the first ranks, where the "
+        "errors are; on: every pixel (the long tail of small errors).",
+    )
+
+
+@dataclass(frozen=True)
+class GeometryParams:
+    """Page "Geometry of the Lovász extension"."""
+
+    pixels: int = param(2, "Number of pixels", lo=2, hi=3, step=1)
+    y1: bool = param(True, "Pixel 1 is foreground")
+    y2: bool = param(False, "Pixel 2 is foreground")
+    y3: bool = param(True, "Pixel 3 is foreground")
+    m1: float = param(0.7, "Error m₁ at the probe point", lo=0.0, hi=1.0, step=0.05)
+    m2: float = param(0.3, "Error m₂ at the probe point", lo=0.0, hi=1.0, step=0.05)
+    m3: float = param(0.5, "Slice: error m₃ (3 pixels)", lo=0.0, hi=1.0, step=0.05)
+    planes: bool = param(True, "Show the linear pieces (planes)")
+    soft: bool = param(False, "Compare with soft-Jaccard")
+
+
+@dataclass(frozen=True)
+class HomeParams:
+    """Page "Home" (the live figure)."""
+
+    offset: float = param(0.0, "Logit offset b of the object class", lo=-5.0, hi=5.0, step=0.1)
+
+
+GRADIENT_CLASSES = ("small disk", "large disk", "background")
+LEARNING_RATES = ("0.0003", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1", "10", "1000", "1000000")
+
+
+@dataclass(frozen=True)
+class GradientsParams:
+    """Page "Gradients: Lovász vs cross-entropy"."""
+
+    size: int = param(40, "Image size (pixels per side)", lo=16, hi=64, step=4)
+    radius: float = param(
+        3.0,
+        "Small disk radius (px): class imbalance",
+        lo=0.5,
+        hi=8.0,
+        step=0.5,
+        help="The small disk's share of the pixels; the large disk stays the same.",
+    )
+    quality: float = param(
+        0.5,
+        "Prediction quality",
+        lo=0.0,
+        hi=1.0,
+        step=0.05,
+        help="1: confident and right; 0: weak, with blobs of confident mistakes.",
+    )
+    blur: float = param(
+        1.5,
+        "Boundary blur σ (px)",
+        lo=0.0,
+        hi=6.0,
+        step=0.25,
+        help="Blurs the predicted classes: uncertain boundaries, shrunken small objects.",
+    )
+    seed: int = param(0, "Noise seed", lo=0, hi=999, step=1)
+    cls: str = param("small disk", "Map the logit of class", options=GRADIENT_CLASSES)
+    shared: bool = param(
+        True,
+        "One colour scale for all maps",
+        help="Off: each map is scaled to its own largest value (shapes, not sizes).",
+    )
+    row: int = param(-1, "Selected pixel: row (−1 none)", lo=-1, hi=63, step=1)
+    col: int = param(-1, "Selected pixel: column (−1 none)", lo=-1, hi=63, step=1)
+
+
+@dataclass(frozen=True)
+class LiveTrainingParams:
+    """Page "Live training" (settings of the next run; the losses are chosen separately)."""
+
+    image: str = param("horse", "Image", options=IMAGE_NAMES)
+    size: int = param(64, "Size (pixels per side)", lo=16, hi=128, step=8)
+    classes: int = param(2, "Classes", lo=2, hi=4, step=1)
+    model: str = param("tiny_fcn", "Model", options=tuple(MODEL_NAMES))
+    mode: str = param("scratch", "Mode", options=tuple(MODES))
+    warmup: int = param(100, "Fine-tune: CE steps before the switch", lo=10, hi=1000, step=10)
+    optimizer: str = param("adam", "Optimizer", options=tuple(OPTIMIZERS))
+    lr: str = param("0.01", "Learning rate", options=LEARNING_RATES)
+    steps: int = param(300, "Steps", lo=20, hi=2000, step=20)
+    seed: int = param(0, "Seed", lo=0, hi=999, step=1)
+
+
+register(
+    "gradients",
+    "gr",
+    GradientsParams,
+    {
+        "Default": GradientsParams(),
+        "Tiny object (rare class)": GradientsParams(radius=1.0, quality=0.5, blur=1.5),
+        "Large object": GradientsParams(radius=8.0),
+        "Good prediction, blurry boundaries": GradientsParams(quality=0.9, blur=3.0),
+        "Poor prediction": GradientsParams(quality=0.1, blur=1.0),
+    },
+)
+register(
+    "live_training",
+    "lt",
+    LiveTrainingParams,
+    {
+        "Default": LiveTrainingParams(),
+        "Rare class (imbalance)": LiveTrainingParams(image="rare_object", classes=3, steps=400),
+        "Lovász from scratch vs fine-tuned": LiveTrainingParams(mode="finetune", warmup=100, steps=400),
+        "Free logits (the loss's own geometry)": LiveTrainingParams(model="free_logits", lr="0.1", steps=200),
+        "Diverging (huge learning rate)": LiveTrainingParams(optimizer="sgd", lr="1000000", steps=100),
+        "Camera, 3 classes": LiveTrainingParams(image="camera", classes=3, size=64, steps=400),
+    },
+)
+
+
+register("home", "h", HomeParams)
+register(
+    "iou_jaccard",
+    "ij",
+    IouJaccardParams,
+    {
+        "Default": IouJaccardParams(),
+        "Perfect prediction": IouJaccardParams(shift_x=0.0, shift_y=0.0, noise=0.0),
+        "Objects too large": IouJaccardParams(shift_x=0.0, shift_y=0.0, scale=1.3, noise=0.2),
+        "Rare class": IouJaccardParams(scene="rare", classes=4, cls=3, shift_x=1.0, shift_y=1.0),
+        "Five classes, noisy": IouJaccardParams(scene="mixed", classes=5, noise=1.5, shift_x=1.0),
+    },
+)
+register(
+    "sorting_errors",
+    "se",
+    SortingParams,
+    {
+        "Default": SortingParams(),
+        "Tiny 8×8": SortingParams(size=8, k=5),
+        "Boundary errors only": SortingParams(shift_x=0.0, noise=0.0, temp=2.0, k=20),
+        "Absent class": SortingParams(absent=True, k=1),
+        "Hinge errors": SortingParams(errors="hinge", k=10),
+        "Rare class, 3 classes": SortingParams(scene="rare", classes=3, cls=2, size=24, k=8),
+    },
+)
+register(
+    "geometry",
+    "geo",
+    GeometryParams,
+    {
+        "Default": GeometryParams(),
+        "Both foreground": GeometryParams(y1=True, y2=True),
+        "Both background": GeometryParams(y1=False, y2=False),
+        "Three pixels": GeometryParams(pixels=3, y1=True, y2=False, y3=True),
+        "vs soft-Jaccard": GeometryParams(soft=True, planes=False),
+    },
+)

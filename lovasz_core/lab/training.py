@@ -1,0 +1,402 @@
+"""One engine that trains several losses side by side, k steps at a time.
+
+Every loss gets a *lane*: a copy of the same initial model (one seeded initialisation, deep-copied),
+its own optimizer of the same kind and learning rate, the same image and labels. ``step(k)``
+advances every lane by k full-image gradient steps and returns one ``StepRecord`` per lane and
+step, so a UI can call it from a timer without blocking (a resumable object, no loop inside).
+
+Record convention: the record of step t is measured at the forward pass that *starts* update
+t + 1, i.e. on the weights after t updates (t = 0 is the initial model). Its loss is the loss
+being optimised at that step, its IoU that of ``argmax`` of the same logits.
+
+Modes:
+    * ``"scratch"`` — each lane optimises its own loss from step 0.
+    * ``"finetune"`` — every lane first optimises cross-entropy for ``warmup_steps`` steps (all
+      lanes stay identical), then switches to its own loss with the same optimizer state. This
+      is how the paper trained: Lovász-Softmax alone from scratch learns slower, because its
+      gradient only flows through the errors that currently hurt the IoU; starting it from a CE
+      solution, or adding it to CE, gives the best IoU.
+
+A lane whose logits, loss or gradients become NaN/inf stops itself (status ``"diverged"``)
+with a message saying where; the other lanes go on. Runs are deterministic for a seed on the
+CPU: no data sampling, a seeded initialisation, full-batch steps.
+
+Example:
+    >>> run = TrainingRun(TrainingConfig(image="horse", size=32, steps=20))
+    >>> records = run.step(5)
+    >>> len(records), run.steps_done
+    (15, 5)
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..metrics import per_class_iou
+from ..validation import check_choice
+from .images import IMAGE_NAMES, load_image
+from .models import MODEL_NAMES, make_model
+from .registry import LOSSES
+
+__all__ = [
+    "MODES",
+    "OPTIMIZERS",
+    "StepRecord",
+    "TrainingConfig",
+    "TrainingRun",
+    "available_devices",
+]
+
+MODES: dict[str, str] = {"scratch": "From scratch", "finetune": "Fine-tune after CE"}
+OPTIMIZERS: dict[str, str] = {"adam": "Adam", "sgd": "SGD (momentum 0.9)"}
+WARMUP_LOSS = "cross_entropy"
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(threads)``, then restore the old value."""
+    if threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def available_devices() -> list[str]:
+    """``["cpu"]``, plus ``"cuda"`` when a CUDA device is present."""
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Everything that defines a run; equal configs give equal runs on the CPU.
+
+    Attributes:
+        image: key of ``lovasz_core.lab.images.IMAGE_NAMES``; size: side in pixels (16–128);
+        num_classes: C (``None``: the image's default); model: key of ``MODEL_NAMES``;
+        losses: registry keys trained side by side; mode: key of ``MODES``; warmup_steps: CE
+        steps before the switch in ``"finetune"`` mode; optimizer: key of ``OPTIMIZERS``;
+        lr: learning rate; steps: total gradient steps per lane; seed: initialisation and
+        image-noise seed; device: ``"cpu"`` or ``"cuda"``; snapshot_every: keep the predicted
+        mask every this many steps.
+    """
+
+    image: str = "horse"
+    size: int = 64
+    num_classes: int | None = None
+    model: str = "tiny_fcn"
+    losses: tuple[str, ...] = ("cross_entropy", "lovasz_softmax", "ce_lovasz")
+    mode: str = "scratch"
+    warmup_steps: int = 100
+    optimizer: str = "adam"
+    lr: float = 0.01
+    steps: int = 300
+    seed: int = 0
+    device: str = "cpu"
+    snapshot_every: int = 10
+
+    def validated(self) -> TrainingConfig:
+        """This config checked, with ``num_classes`` resolved and ``losses`` a tuple.
+
+        Raises:
+            TypeError / ValueError naming the field, the expected and the received value.
+        """
+        check_choice("image", self.image, IMAGE_NAMES)
+        check_choice("model", self.model, MODEL_NAMES)
+        check_choice("mode", self.mode, MODES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("device", self.device, available_devices())
+        for name in ("size", "steps", "seed", "warmup_steps", "snapshot_every"):
+            _check_int(name, getattr(self, name))
+        if self.steps < 1:
+            raise ValueError(f"`steps` must be >= 1, got {self.steps}")
+        if self.seed < 0:
+            raise ValueError(f"`seed` must be >= 0, got {self.seed}")
+        if self.snapshot_every < 1:
+            raise ValueError(f"`snapshot_every` must be >= 1, got {self.snapshot_every}")
+        if self.mode == "finetune" and not 1 <= self.warmup_steps < self.steps:
+            raise ValueError(
+                f"`warmup_steps` must be in [1, steps − 1] = [1, {self.steps - 1}] in fine-tune mode, "
+                f"got {self.warmup_steps}"
+            )
+        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float):
+            raise TypeError(f"`lr` must be a float, got {type(self.lr).__name__}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"`lr` must be a finite number > 0, got {self.lr}")
+        losses = self.losses
+        if isinstance(losses, str) or not isinstance(losses, tuple | list):
+            raise TypeError(f"`losses` must be a tuple of registry keys, got {type(losses).__name__}")
+        if not losses:
+            raise ValueError("`losses` must name at least one loss, got none")
+        for key in losses:
+            check_choice("losses", key, LOSSES)
+        if len(set(losses)) != len(losses):
+            raise ValueError(f"`losses` must not repeat a loss, got {list(losses)}")
+        sample = load_image(self.image, self.size, self.num_classes, self.seed)
+        return replace(self, losses=tuple(losses), num_classes=sample.num_classes, lr=float(self.lr))
+
+    def to_dict(self) -> dict:
+        """A JSON-friendly dict (``losses`` as a list)."""
+        data = asdict(self)
+        data["losses"] = list(self.losses)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainingConfig:
+        """The config of ``to_dict`` output (unknown keys raise ``ValueError``)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}; expected some of {sorted(known)}")
+        values = dict(data)
+        if "losses" in values:
+            values["losses"] = tuple(values["losses"])
+        return cls(**values)
+
+
+def _check_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One lane at one step.
+
+    Attributes:
+        step: updates done before this measurement (0 = initial model).
+        loss_key: the lane (registry key of its loss).
+        objective: the loss optimised at this step (``cross_entropy`` during a warm-up).
+        loss: value of ``objective`` on the image.
+        mean_iou: mean IoU of ``argmax`` over the classes with a defined IoU.
+        class_iou: IoU per class (NaN where undefined).
+        seconds: wall time of this lane's step (forward, backward, update and metrics).
+    """
+
+    step: int
+    loss_key: str
+    objective: str
+    loss: float
+    mean_iou: float
+    class_iou: tuple[float, ...]
+    seconds: float
+
+
+@dataclass
+class _Lane:
+    key: str
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    status: str = "training"
+    message: str = ""
+    latest_mask: np.ndarray | None = None
+    snapshots: list[tuple[int, np.ndarray]] = field(default_factory=list)
+
+
+class TrainingRun:
+    """Several losses trained side by side from one initialisation; advance with ``step(k)``."""
+
+    def __init__(self, config: TrainingConfig, threads: int | None = 1) -> None:
+        """Build the lanes of ``config``.
+
+        ``threads``: intra-op CPU threads used while stepping (``None`` keeps torch's setting).
+        One is fastest for these tiny tensors and immune to the spin-waiting that makes
+        multi-threaded kernels crawl when another process holds a core.
+        """
+        if not isinstance(config, TrainingConfig):
+            raise TypeError(f"`config` must be a TrainingConfig, got {type(config).__name__}")
+        self.config = config.validated()
+        cfg = self.config
+        self.sample = load_image(cfg.image, cfg.size, cfg.num_classes, cfg.seed)
+        self.class_names = self.sample.class_names
+        self.num_classes = self.sample.num_classes
+        self._inputs = self.sample.input_tensor(cfg.device)
+        self._labels = self.sample.label_tensor(cfg.device)
+        initial = make_model(cfg.model, int(self._inputs.shape[1]), self.num_classes, cfg.size, cfg.seed)
+        self.lanes: dict[str, _Lane] = {}
+        for key in cfg.losses:
+            model = copy.deepcopy(initial).to(cfg.device)
+            self.lanes[key] = _Lane(key, model, self._make_optimizer(model))
+        self.records: list[StepRecord] = []
+        self.steps_done = 0
+        self.threads = threads
+
+    def _make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        if self.config.optimizer == "sgd":
+            return torch.optim.SGD(model.parameters(), lr=self.config.lr, momentum=0.9)
+        return torch.optim.Adam(model.parameters(), lr=self.config.lr)
+
+    # ----------------------------------------------------------------- state
+    @property
+    def finished(self) -> bool:
+        """True when every lane has done all its steps or diverged."""
+        return all(lane.status != "training" for lane in self.lanes.values())
+
+    @property
+    def progress(self) -> float:
+        """Share of the planned steps done, in [0, 1]."""
+        return self.steps_done / self.config.steps
+
+    def objective_at(self, lane_key: str, step: int) -> str:
+        """The loss lane ``lane_key`` optimises at ``step`` (CE during a fine-tune warm-up)."""
+        if self.config.mode == "finetune" and step < self.config.warmup_steps:
+            return WARMUP_LOSS
+        return lane_key
+
+    def status(self) -> dict[str, tuple[str, str]]:
+        """``{lane: (status, message)}``, status in ``training``/``finished``/``diverged``."""
+        return {key: (lane.status, lane.message) for key, lane in self.lanes.items()}
+
+    def latest_masks(self) -> dict[str, np.ndarray]:
+        """The last predicted mask ``[H, W]`` (int64) of each lane that has taken a step."""
+        return {k: lane.latest_mask for k, lane in self.lanes.items() if lane.latest_mask is not None}
+
+    def snapshots(self, lane_key: str) -> list[tuple[int, np.ndarray]]:
+        """``[(step, mask [H, W])]`` kept every ``snapshot_every`` steps for one lane."""
+        return list(self.lanes[lane_key].snapshots)
+
+    def seconds_per_step(self, last: int = 20) -> dict[str, float]:
+        """Median wall time of one step per lane over its last ``last`` records."""
+        out: dict[str, list[float]] = {key: [] for key in self.lanes}
+        for record in reversed(self.records[-last * len(self.lanes) :]):
+            out[record.loss_key].append(record.seconds)
+        return {key: float(np.median(v)) for key, v in out.items() if v}
+
+    # ----------------------------------------------------------------- stepping
+    def step(self, k: int = 1) -> list[StepRecord]:
+        """Advance every training lane by up to ``k`` steps; return the new records.
+
+        Stops early at ``config.steps``; a finished run returns ``[]``.
+        """
+        _check_int("k", k)
+        if k < 1:
+            raise ValueError(f"`k` must be >= 1, got {k}")
+        new: list[StepRecord] = []
+        with _torch_threads(self.threads):
+            self._advance(k, new)
+        self.records.extend(new)
+        return new
+
+    def _advance(self, k: int, new: list[StepRecord]) -> None:
+        for _ in range(min(k, self.config.steps - self.steps_done)):
+            for lane in self.lanes.values():
+                if lane.status == "training":
+                    record = self._step_lane(lane)
+                    if record is not None:
+                        new.append(record)
+            self.steps_done += 1
+            if self.steps_done >= self.config.steps:
+                for lane in self.lanes.values():
+                    if lane.status == "training":
+                        lane.status, lane.message = "finished", f"finished {self.steps_done} steps"
+            if self.finished:
+                break
+
+    def _diverge(self, lane: _Lane, what: str) -> None:
+        lane.status = "diverged"
+        lane.message = (
+            f"diverged at step {self.steps_done}: {what} became NaN/inf "
+            f"(learning rate {self.config.lr:g} too large for {self.config.optimizer}?); lane stopped"
+        )
+
+    def _step_lane(self, lane: _Lane) -> StepRecord | None:
+        start = time.perf_counter()
+        objective = self.objective_at(lane.key, self.steps_done)
+        lane.optimizer.zero_grad(set_to_none=True)
+        logits = lane.model(self._inputs)
+        if not bool(torch.isfinite(logits).all()):
+            self._diverge(lane, "the logits")
+            return None
+        loss = LOSSES[objective].fn(logits, self._labels)
+        if not bool(torch.isfinite(loss)):
+            self._diverge(lane, "the loss")
+            return None
+        loss.backward()
+        grads = [p.grad for p in lane.model.parameters() if p.grad is not None]
+        if not all(bool(torch.isfinite(g).all()) for g in grads):
+            self._diverge(lane, "the gradient")
+            return None
+        with torch.no_grad():  # before the update: free logits are a view of the parameter
+            prediction = logits.detach().argmax(1)
+            ious = per_class_iou(prediction, self._labels, self.num_classes)
+            mask = prediction[0].to("cpu").numpy()
+        lane.optimizer.step()
+        lane.latest_mask = mask
+        if self.steps_done % self.config.snapshot_every == 0:
+            lane.snapshots.append((self.steps_done, mask))
+        class_iou = tuple(float(v) for v in ious.tolist())
+        defined = [v for v in class_iou if not math.isnan(v)]
+        return StepRecord(
+            step=self.steps_done,
+            loss_key=lane.key,
+            objective=objective,
+            loss=float(loss.detach()),
+            mean_iou=float(np.mean(defined)) if defined else math.nan,
+            class_iou=class_iou,
+            seconds=time.perf_counter() - start,
+        )
+
+    # ----------------------------------------------------------------- export
+    def predicted_logits(self, lane_key: str) -> Tensor:
+        """Current logits ``[1, C, H, W]`` of one lane (no grad, on the CPU)."""
+        with torch.no_grad():
+            return self.lanes[lane_key].model(self._inputs).cpu()
+
+    def record_rows(self) -> list[dict]:
+        """Records as flat dicts: step, loss_key, objective, loss, mean_iou, iou_<class>, seconds."""
+        rows = []
+        for r in self.records:
+            row = {
+                "step": r.step,
+                "loss_key": r.loss_key,
+                "objective": r.objective,
+                "loss": r.loss,
+                "mean_iou": r.mean_iou,
+            }
+            row.update({f"iou_{name}": v for name, v in zip(self.class_names, r.class_iou, strict=True)})
+            row["seconds"] = r.seconds
+            rows.append(row)
+        return rows
+
+    def records_csv(self) -> str:
+        """All records as CSV text (header + one line per lane and step)."""
+        buffer = io.StringIO()
+        header = [
+            "step",
+            "loss_key",
+            "objective",
+            "loss",
+            "mean_iou",
+            *[f"iou_{name}" for name in self.class_names],
+            "seconds",
+        ]
+        writer = csv.DictWriter(buffer, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(self.record_rows())
+        return buffer.getvalue()
+
+    def settings_json(self) -> str:
+        """The config, the class names and each lane's status as JSON text."""
+        payload = {
+            "config": self.config.to_dict(),
+            "class_names": list(self.class_names),
+            "steps_done": self.steps_done,
+            "lanes": {k: {"status": s, "message": m} for k, (s, m) in self.status().items()},
+        }
+        return json.dumps(payload, indent=2)

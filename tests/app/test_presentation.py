@@ -1,0 +1,71 @@
+"""Pure helpers of app/presentation.py: chart export config, text alternatives, projector sizes."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from app.presentation import chart_config, figure_tables, scaled_height
+
+
+def test_chart_config_sets_the_camera_button_format_and_filename():
+    config = chart_config("Sorted errors (k = 3)", "svg")
+    assert config["toImageButtonOptions"] == {
+        "format": "svg",
+        "filename": "lovasz_sorted_errors_k_3",
+        "scale": 2,
+    }
+    assert config["displaylogo"] is False
+    assert chart_config("x")["toImageButtonOptions"]["format"] == "png"
+    with pytest.raises(ValueError, match="fmt"):
+        chart_config("x", "pdf")
+
+
+def test_figure_tables_lists_the_numbers_of_every_trace():
+    fig = go.Figure(
+        [
+            go.Bar(x=[1, 2, 3], y=[0.5, 0.25, 0.1], name="errors"),
+            go.Scatter(x=np.arange(1000), y=np.arange(1000) ** 2, name="curve"),
+            go.Heatmap(z=np.arange(16).reshape(4, 4), name="map"),
+            go.Heatmap(z=np.zeros((64, 64))),
+        ]
+    )
+    tables = dict(figure_tables(fig, max_rows=50))
+    assert tables["errors (bar)"]["y"].tolist() == [0.5, 0.25, 0.1]
+    assert len(tables["curve (scatter): first 50 of 1000 points"]) == 50
+    summary = tables["map (heatmap): summary"].iloc[0]
+    assert (summary["shape"], summary["min"], summary["max"]) == ("4 × 4", 0.0, 15.0)
+    assert tables["map (heatmap): values (rows × columns)"].shape == (4, 4)
+    assert "heatmap 4 (heatmap): summary" in tables
+    assert "heatmap 4 (heatmap): values (rows × columns)" not in tables  # too large to list
+
+
+def test_figure_tables_skip_invisible_click_layers():
+    fig = go.Figure(
+        [
+            go.Scatter(x=[0, 1], y=[0, 1], name="pixels", marker={"color": "rgba(0,0,0,0)"}),
+            go.Scatter(x=[0], y=[0], name="hidden", marker={"opacity": 0}),
+            go.Bar(x=[0, 1], y=[1, 2], name="faded", marker={"opacity": [1.0, 0.3]}),
+            go.Scatter(x=[0, 1], y=[2, 3], name="curve"),
+        ]
+    )
+    assert [title for title, _ in figure_tables(fig)] == ["faded (bar)", "curve (scatter)"]
+
+
+def test_figure_tables_of_an_empty_figure():
+    assert figure_tables(go.Figure()) == []
+
+
+def test_projector_heights_are_larger():
+    assert scaled_height(400, False) == 400
+    assert scaled_height(400, True) > 400
+
+
+def test_projector_figure_is_a_taller_copy_with_larger_text():
+    from app.presentation import projector_figure
+
+    fig = go.Figure(go.Bar(x=[1], y=[2]), layout={"height": 300})
+    big = projector_figure(fig)
+    assert big.layout.height > 300 and big.layout.font.size > 12
+    assert fig.layout.height == 300 and fig.layout.font.size is None  # the original is untouched
