@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from app import (
+    params,  # noqa: F401  (registers every page's parameters before any page runs)
     presentation,
     warmup,  # noqa: F401  (heavy imports complete before any page runs: see app/warmup.py)
 )

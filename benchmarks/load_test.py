@@ -45,6 +45,7 @@ import resource
 import statistics
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,6 +180,9 @@ class UserResult:
     queued: bool = False  # saw its place in the training queue
     queue_wait_s: float = 0.0  # how long it waited there
     wire_s: list[float] = field(default_factory=list)  # rerun request → script finished, on the wire
+    tick_s: list[float] = field(default_factory=list)  # auto reruns of fragments (protocol client)
+    reconnects: int = 0  # websocket reconnects (protocol client)
+    tours: int = 1  # times through every page, each in a new session (protocol client)
 
 
 async def _settle(tab, t0: float, wait_s: float, path: str | None = None) -> float:
@@ -394,6 +398,186 @@ async def run_class(
             await browser.close()
 
 
+# ------------------------------------------------------------------------- protocol-level users
+PROTOCOL_ACTIONS = {"lesson": ("button", "Next")}  # elsewhere: the first slider of the page
+
+
+async def protocol_student(
+    index: int,
+    base: str,
+    pages: list[str],
+    wait_s: float,
+    ramp_s: float,
+    train_s: float = 0.0,
+    think_s: float = 0.0,
+    until: float | None = None,
+) -> UserResult:
+    """One student over the websocket: open the app, visit ``pages``, change one control on each.
+
+    With ``until`` (a ``time.monotonic()`` deadline) the student keeps taking the tour, each time
+    in a new session (a new tab), until then. A dropped connection is reconnected (counted) and the
+    interrupted action is tried once more.
+    """
+    from benchmarks.protocol import ProtocolSession
+
+    result = UserResult(index)
+    rng = random.Random(index)
+    await asyncio.sleep(index * ramp_s)
+    tours = 0
+    while True:
+        session = ProtocolSession(base, wait_s=wait_s, cookie=f"lovasz_student=student-{index}")
+        try:
+            await _protocol_tour(session, pages, rng, think_s, train_s, wait_s, result)
+        except Exception as error:
+            result.failures.append(f"start: {type(error).__name__}: {str(error)[:200]}")
+        finally:
+            await session.close()
+            stats = session.stats
+            result.settle_s.extend((what.split(":")[0], what.split(": ")[-1], s) for what, s in stats.full_s)
+            result.wire_s.extend(s for _, s in stats.full_s)
+            result.tick_s.extend(stats.fragment_s)
+            result.exceptions.extend(stats.exceptions)
+            result.reconnects += stats.reconnects
+        tours += 1
+        if until is None or time.monotonic() >= until or result.failures:
+            break
+    result.tours = tours
+    result.ok = not result.failures and not result.exceptions
+    return result
+
+
+async def _protocol_tour(
+    session,
+    pages: list[str],
+    rng: random.Random,
+    think_s: float,
+    train_s: float,
+    wait_s: float,
+    result: UserResult,
+) -> None:
+    """One session: open the app, then on every page change one control (and train, if asked)."""
+    from benchmarks.protocol import DisconnectedError, RerunError
+
+    async def act(action: Callable[[], Awaitable[object]]) -> object:
+        try:
+            return await action()
+        except DisconnectedError:
+            await session.reconnect()  # timed and counted in the session's stats
+            return await action()
+
+    began = time.perf_counter()
+    await session.connect()
+    await session.rerun("home: open", page_hash="", page_name="")
+    result.load_s = time.perf_counter() - began
+    for path in pages:
+        label = path or "home"
+        try:
+            if path:
+                await _think(rng, think_s)
+                await act(lambda path=path: session.open_page(path))
+            await _think(rng, think_s)
+            kind, name = PROTOCOL_ACTIONS.get(path, ("slider", None))
+            if kind == "button":
+                done = await act(lambda name=name, label=label: session.press(name, f"{label}: {name}"))
+            else:
+                done = await act(lambda label=label: session.change_control(label))
+            if not done:
+                result.skipped.append(label)
+            if path == "live_training" and train_s > 0:
+                await _protocol_train(session, train_s, wait_s, result)
+        except (RerunError, DisconnectedError, OSError, asyncio.TimeoutError) as error:
+            result.failures.append(f"{label}: {type(error).__name__}: {str(error)[:200]}")
+
+
+async def _protocol_train(session, seconds: float, wait_s: float, result: UserResult) -> None:
+    """Press Start; if queued, wait for the slot (the queue's fragment polls); train; press Stop."""
+    from benchmarks.protocol import RerunError
+
+    if not await session.press("Start", "live_training: start"):
+        result.failures.append("live_training: no enabled Start button")
+        return
+    if "in the queue" in session.text():
+        result.queued = True
+        began = time.monotonic()
+        while session.find("button", label="Stop") is None:  # the queue starts the run by itself
+            if time.monotonic() - began > wait_s:
+                raise RerunError(f"live_training: still in the queue after {wait_s:.0f} s")
+            await asyncio.sleep(0.2)
+        result.queue_wait_s = time.monotonic() - began
+    await asyncio.sleep(seconds)
+    if await session.press("Stop", "live_training: stop") or "finished" in session.text():
+        result.trained = True  # stopped, or the run had ended by itself
+    else:
+        result.failures.append("live_training: no Stop button and the run did not finish")
+
+
+async def run_protocol_class(
+    base: str,
+    users: int,
+    pages: list[str],
+    wait_s: float,
+    ramp_s: float,
+    max_s: float,
+    train_s: float = 0.0,
+    think_s: float = 0.0,
+    duration_s: float = 0.0,
+    during: Callable[[], Awaitable[None]] | None = None,
+) -> list[UserResult]:
+    """``users`` protocol clients at once; ``during`` (e.g. kill a replica) runs alongside them."""
+    until = time.monotonic() + duration_s if duration_s > 0 else None
+    tasks = [
+        asyncio.create_task(protocol_student(i, base, pages, wait_s, ramp_s, train_s, think_s, until))
+        for i in range(users)
+    ]
+    side = asyncio.create_task(during()) if during is not None else None
+    done, pending = await asyncio.wait(tasks, timeout=max_s)
+    for task in pending:
+        task.cancel()
+    if side is not None:
+        side.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await side
+    results = [t.result() for t in done if not t.cancelled() and t.exception() is None]
+    for i in range(users - len(results)):
+        results.append(UserResult(-1 - i, ok=False, failures=[f"did not finish within {max_s:.0f} s"]))
+    return results
+
+
+async def training_slot_free(base: str, wait_s: float) -> bool:
+    """After the class: a fresh session presses Start on Live training and is not queued."""
+    from benchmarks.protocol import ProtocolSession
+
+    session = ProtocolSession(base, wait_s=wait_s)
+    try:
+        await session.connect()
+        await session.rerun("home: open", page_hash="")
+        await session.open_page("live_training")
+        await session.press("Start", "live_training: start")
+        free = "in the queue" not in session.text() and session.find("button", label="Stop") is not None
+        await session.press("Stop", "live_training: stop")
+        return free
+    finally:
+        await session.close()
+
+
+def server_metrics(base: str) -> dict[str, float]:
+    """Active sessions and the bytes of all sessions' state, from Streamlit's ``/_stcore/metrics``."""
+    import urllib.request
+
+    out = {"active_sessions": float("nan"), "session_state_bytes": 0.0}
+    try:
+        with urllib.request.urlopen(f"{base}/_stcore/metrics", timeout=10) as response:
+            text = response.read().decode()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        if line.startswith("active_sessions "):
+            out["active_sessions"] = float(line.split()[-1])
+        elif line.startswith("cache_memory_bytes") and 'cache_type="st_session_state"' in line:
+            out["session_state_bytes"] += float(line.split()[-1])
+    return out
+
+
 # ------------------------------------------------------------------------------------------ report
 def percentile(values: list[float], q: float) -> float:
     if not values:
@@ -460,7 +644,14 @@ def summarize(results: list[UserResult], memory: dict[str, float], seconds: floa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=20, help="concurrent browser contexts (≤ 60)")
+    parser.add_argument(
+        "--client",
+        choices=("protocol", "browser"),
+        default="protocol",
+        help="protocol: clients that speak Streamlit's websocket protocol (measures the server; "
+        "hundreds are cheap); browser: headless Chromium contexts (≤ 60)",
+    )
+    parser.add_argument("--users", type=int, default=20, help="students at once")
     parser.add_argument(
         "--pages",
         default=",".join(p or "home" for p in PAGES),
@@ -473,14 +664,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--light-client",
         action="store_true",
-        help="the simulated browsers do not draw plotly charts (the server still builds and "
-        "sends them): measures the server, not N browsers sharing this machine's CPU",
+        help="(browser) the simulated browsers do not draw plotly charts (the server still builds "
+        "and sends them): measures the server, not N browsers sharing this machine's CPU",
     )
     parser.add_argument(
         "--nice-browser",
         action="store_true",
-        help="run the browser at the lowest CPU priority (nice 19), so that the server gets "
-        "the CPU first, as if the students' browsers ran on their own laptops",
+        help="(browser) run the browser at the lowest CPU priority (nice 19), so that the server "
+        "gets the CPU first, as if the students' browsers ran on their own laptops",
     )
     parser.add_argument(
         "--train-s",
@@ -495,17 +686,183 @@ def main(argv: list[str] | None = None) -> int:
         help="mean reading time before each action (uniform in [0.5, 1.5] × this); "
         "0: every student clicks as fast as the app answers (a stampede)",
     )
+    parser.add_argument(
+        "--duration-s",
+        type=float,
+        default=0.0,
+        help="(protocol) a soak: every student takes the tour again, each time in a new session, "
+        "until this many seconds have passed (0: once)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="(protocol) start this many servers behind nginx (deploy/) instead of one server",
+    )
+    parser.add_argument(
+        "--kill-replica-at",
+        type=float,
+        default=0.0,
+        help="(with --replicas ≥ 2) kill replica 0 this many seconds into the test (0: never)",
+    )
     parser.add_argument("--entrypoint", type=Path, default=MAIN, help="the app to serve")
     args = parser.parse_args(argv)
-    if not 1 <= args.users <= 60:
-        parser.error("--users must be in 1..60")
+    limit = 60 if args.client == "browser" else 1000
+    if not 1 <= args.users <= limit:
+        parser.error(f"--users must be in 1..{limit} for the {args.client} client, got {args.users}")
     pages = ["" if p.strip() == "home" else p.strip() for p in args.pages.split(",") if p.strip()]
     unknown = [p for p in pages if p not in PAGES]
     if unknown:
         parser.error(f"unknown pages: {unknown}; known: {[p or 'home' for p in PAGES]}")
-    if not Path(CHROMIUM).exists():
-        parser.error(f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH)")
+    if args.client == "browser":
+        if args.replicas or args.duration_s:
+            parser.error("--replicas and --duration-s need --client protocol")
+        if not Path(CHROMIUM).exists():
+            parser.error(f"Chromium not found at {CHROMIUM} (set CHROMIUM_PATH)")
+        return browser_main(args, pages)
+    if args.kill_replica_at and args.replicas < 2:
+        parser.error(f"--kill-replica-at needs --replicas 2 or more, got {args.replicas}")
+    return protocol_main(args, pages)
 
+
+def _sum_rss(pids: list[int]) -> float:
+    return sum(rss_mb(pid) for pid in pids)
+
+
+def protocol_main(args: argparse.Namespace, pages: list[str]) -> int:
+    """Run the class with protocol clients against one server or replicas behind nginx."""
+    stack = contextlib.ExitStack()
+    with stack:
+        replicas = None
+        if args.replicas:
+            from deploy.serve_replicas import serve_replicas
+
+            replicas = stack.enter_context(serve_replicas(args.replicas, entrypoint=args.entrypoint))
+            base, pids, log_path = replicas.url, list(replicas.pids), str(replicas.workdir)
+        else:
+            port = free_port()
+            log = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-test-streamlit-{port}.log"
+            server = start(args.entrypoint, port, log, ("--server.fileWatcherType", "none"))
+            stack.callback(stop, server)
+            base, pids, log_path = f"http://127.0.0.1:{port}", [server.pid], str(log)
+        timeline: list[tuple[float, float]] = []
+        stop_probe = threading.Event()
+
+        def probe() -> None:
+            while not stop_probe.is_set():
+                alive = [p for p in pids if Path(f"/proc/{p}").exists()]
+                timeline.append((time.perf_counter(), _sum_rss(alive)))
+                stop_probe.wait(0.5)
+
+        time.sleep(1.0)
+        start_rss = _sum_rss(pids)
+        cpu0 = {pid: sum(cpu_by_process(pid).values()) for pid in pids}
+        load0 = os.getloadavg()
+        prober = threading.Thread(target=probe, daemon=True)
+        began = time.perf_counter()
+        prober.start()
+
+        async def kill_later() -> None:
+            await asyncio.sleep(args.kill_replica_at)
+            cpu_last[pids[0]] = sum(cpu_by_process(pids[0]).values())
+            replicas.kill(0)
+
+        cpu_last: dict[int, float] = {}
+        during = kill_later if replicas is not None and args.kill_replica_at else None
+
+        async def lesson() -> tuple[list[UserResult], bool]:
+            results = await run_protocol_class(
+                base,
+                args.users,
+                pages,
+                args.wait_s,
+                args.ramp_s,
+                args.max_s,
+                args.train_s,
+                args.think_s,
+                args.duration_s,
+                during,
+            )
+            free = await training_slot_free(base, args.wait_s) if "live_training" in pages else True
+            return results, free
+
+        results, slot_free = asyncio.run(lesson())
+        seconds = time.perf_counter() - began
+        time.sleep(2.0)  # let the server drop the closed sessions
+        metrics = server_metrics(base) if replicas is None else {}
+        stop_probe.set()
+        prober.join()
+        alive = [p for p in pids if Path(f"/proc/{p}").exists()]
+        end_rss = _sum_rss(alive)
+        server_cpu = sum(
+            (sum(cpu_by_process(p).values()) if p in alive else cpu_last.get(p, cpu0[p])) - cpu0[p]
+            for p in pids
+        )
+        load1 = os.getloadavg()
+    peak = max((m for _, m in timeline), default=end_rss)
+    memory = {"start": round(start_rss, 1), "peak": round(peak, 1), "end": round(end_rss, 1)}
+    summary = summarize(results, memory, seconds, args.users)
+    ticks = [t for r in results for t in r.tick_s]
+    summary.update(
+        {
+            "client": "protocol",
+            "think_s": args.think_s,
+            "train_s": args.train_s,
+            "replicas": args.replicas or 1,
+            "killed_replica_at_s": args.kill_replica_at or None,
+            "memory": memory,
+            "memory_growth_after_warmup": _growth(timeline, began, seconds),
+            "fragment_tick_s": {
+                "n": len(ticks),
+                "p50": round(percentile(ticks, 0.5), 3),
+                "p95": round(percentile(ticks, 0.95), 3),
+            },
+            "reconnects": sum(r.reconnects for r in results),
+            "students_reconnected": sum(r.reconnects > 0 for r in results),
+            "tours": sum(r.tours for r in results),
+            "training_slot_free_at_end": slot_free,
+            "server_after": metrics,
+            "cpu_s": {
+                "server": round(server_cpu, 1),
+                "this_script": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
+                "wall": round(seconds, 1),
+                "cores": os.cpu_count(),
+            },
+            "load_average_before_after": [[round(x, 2) for x in load0], [round(x, 2) for x in load1]],
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        }
+    )
+    summary.pop("interactions", None)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    w = summary["server_rerun_s"]
+    print(
+        f"\n{summary['succeeded']}/{args.users} students succeeded; server reruns p50 {w['p50']:.2f} s, "
+        f"p95 {w['p95']:.2f} s, max {w['max']:.2f} s over {w['n']}; server CPU {server_cpu:.0f} s in "
+        f"{seconds:.0f} s; RSS {memory['start']:.0f}/{memory['peak']:.0f}/{memory['end']:.0f} MB "
+        f"(start/peak/end); reconnects {summary['reconnects']}; load {load0[0]:.2f} → {load1[0]:.2f}; "
+        f"logs: {log_path}"
+    )
+    return 0 if summary["succeeded"] == args.users and slot_free else 1
+
+
+def _growth(timeline: list[tuple[float, float]], began: float, seconds: float) -> float | None:
+    """Relative growth of the server's memory from the end of warm-up (a third of the run) to
+    the end: mean of the last tenth over the mean of the tenth after warm-up (None if too short)."""
+    if seconds < 60 or len(timeline) < 30:
+        return None
+
+    def mean_between(a: float, b: float) -> float:
+        values = [m for t, m in timeline if began + a * seconds <= t <= began + b * seconds]
+        return statistics.fmean(values) if values else float("nan")
+
+    after_warmup, end = mean_between(1 / 3, 1 / 3 + 0.1), mean_between(0.9, 1.0)
+    return round(end / after_warmup - 1, 3)
+
+
+def browser_main(args: argparse.Namespace, pages: list[str]) -> int:
+    """Run the class with headless Chromium contexts against one server."""
     port = free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-test-streamlit-{port}.log"
     server = start(args.entrypoint, port, log_path, ("--server.fileWatcherType", "none"))
