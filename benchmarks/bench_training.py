@@ -58,7 +58,7 @@ def render_cost(repeats: int = 20) -> float:
     """Milliseconds to build what one refresh of the live view draws (figures, images, table)."""
     import pandas as pd
 
-    from app.training_figures import class_iou_table, mask_overlay, training_curves_figure, upscale
+    from app.figures.training import class_iou_table, mask_overlay, training_curves_figure, upscale
 
     run = TrainingRun(TrainingConfig(image="horse", size=64, steps=400))
     run.step(300)

@@ -11,8 +11,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import figures, presentation, state, widgets
-from app.palette import class_color
+from app import presentation, state, widgets
+from app.figures import geometry as figures
+from app.palette import class_color, loss_color
 from lovasz_core.lab.teaching import (
     cube_corners,
     extension_at,
@@ -200,8 +201,8 @@ def main() -> None:
     cols = st.columns([2, 1])
     with cols[0]:
         curves = [
-            ("Lovász extension", data["segment_lovasz"], "#D55E00"),
-            ("soft-Jaccard", data["segment_soft"], "#777777"),
+            ("Lovász extension", data["segment_lovasz"], loss_color("lovasz_softmax")),
+            ("soft-Jaccard", data["segment_soft"], loss_color("soft_jaccard")),
         ]
         title = "Along the segment from m = (1, 0) to (0, 1)" + (f", m₃ = {m3:.2f}" if n == 3 else "")
         presentation.plotly_chart(

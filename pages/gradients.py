@@ -12,13 +12,13 @@ import streamlit as st
 import torch
 
 from app import presentation, state, widgets
-from app.training_figures import (
+from app.figures.gradients import (
     gradient_maps_figure,
     magnitude_histograms_figure,
-    masks_figure,
     pixel_numbers,
     push_share_figure,
 )
+from app.figures.training import masks_figure
 from lovasz_core.lab.gradients import (
     boundary_mask,
     class_push,

@@ -10,7 +10,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import figures, presentation, widgets
+from app import presentation, widgets
+from app.figures import iou as figures
 from lovasz_core.lab.predictions import PredictionSpec
 from lovasz_core.lab.teaching import offset_sweep
 

@@ -10,7 +10,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import figures, presentation, state, widgets
+from app import presentation, state, widgets
+from app.figures import common as common_figures
+from app.figures import iou as iou_figures
 from lovasz_core import jaccard_loss_of_set, per_class_iou
 from lovasz_core.lab.predictions import PredictionSpec
 from lovasz_core.lab.teaching import offset_sweep
@@ -93,21 +95,21 @@ def main() -> None:
 
     maps = st.columns(3)
     presentation.plotly_chart(
-        figures.label_map_figure(labels, num_classes, "Ground truth y"),
+        common_figures.label_map_figure(labels, num_classes, "Ground truth y"),
         key="_ij_truth",
         container=maps[0],
         alt="Ground-truth label map, one colour per class",
     )
     maps[0].caption("The true class of every pixel.")
     presentation.plotly_chart(
-        figures.label_map_figure(data["predicted"], num_classes, "Prediction ŷ = argmax"),
+        common_figures.label_map_figure(data["predicted"], num_classes, "Prediction ŷ = argmax"),
         key="_ij_pred",
         container=maps[1],
         alt="Predicted label map (argmax of the logits)",
     )
     maps[1].caption("The prediction maker's output: move, grow or blur it in the sidebar.")
     presentation.plotly_chart(
-        figures.overlay_figure(labels, data["predicted"], cls, f"Class {cls}: ∩ and ∪"),
+        iou_figures.overlay_figure(labels, data["predicted"], cls, f"Class {cls}: ∩ and ∪"),
         key="_ij_overlay",
         container=maps[2],
         alt=f"Class {cls}: intersection, false positives and false negatives of the prediction",
@@ -128,7 +130,7 @@ def main() -> None:
     left, right = st.columns(2)
     with left:
         presentation.plotly_chart(
-            figures.iou_bars_figure(data["ious"]), key="_ij_bars", alt="IoU of each class and their mean"
+            iou_figures.iou_bars_figure(data["ious"]), key="_ij_bars", alt="IoU of each class and their mean"
         )
         st.caption(
             "Each class counts equally in the mean, however small it is: a rare class that is "
@@ -154,7 +156,7 @@ def main() -> None:
         )
 
     st.subheader("Why we cannot train on IoU directly")
-    fig = figures.staircase_figure(
+    fig = iou_figures.staircase_figure(
         OFFSETS,
         stairs["jaccard"],
         stairs["lovasz"],

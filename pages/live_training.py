@@ -15,9 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from app import classroom, params, presentation, state, widgets
-from app.training_figures import (
+from app.figures.gradients import gradient_maps_figure
+from app.figures.training import (
     class_iou_table,
-    gradient_maps_figure,
     mask_overlay,
     training_curves_figure,
     upscale,

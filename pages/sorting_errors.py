@@ -12,7 +12,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import figures, params, presentation, state, widgets
+from app import params, presentation, state, widgets
+from app.figures import sorting as figures
 from lovasz_core import jaccard_loss_of_set, lovasz_extension, lovasz_softmax, lovasz_trace
 from lovasz_core.lab.predictions import PredictionSpec, hinge_errors, softmax_errors
 

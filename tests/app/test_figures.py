@@ -1,4 +1,4 @@
-"""app/figures.py: pure builders; trace counts, data, colours and the click layer."""
+"""app/figures/: pure builders; trace counts, data, colours and the click layer."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from app import figures
-from app.palette import BACKGROUND_COLOR, DIVERGING_SCALE, FOREGROUND_COLOR, class_color
+from app import palette
+from app.figures import common as common_figures
+from app.figures import geometry as geometry_figures
+from app.figures import iou as iou_figures
+from app.figures import sorting as sorting_figures
+from app.palette import FALSE_NEGATIVE_COLOR, FALSE_POSITIVE_COLOR, SEQUENTIAL_SCALE, class_color
 
 
 def _names(fig: go.Figure) -> list[str]:
@@ -15,13 +19,13 @@ def _names(fig: go.Figure) -> list[str]:
 
 
 def test_discrete_colorscale_has_one_band_per_colour():
-    scale = figures.discrete_colorscale(["#000000", "#ffffff"])
+    scale = common_figures.discrete_colorscale(["#000000", "#ffffff"])
     assert scale == [[0.0, "#000000"], [0.5, "#000000"], [0.5, "#ffffff"], [1.0, "#ffffff"]]
 
 
 def test_label_map_uses_class_colours_and_flips_rows():
     labels = np.array([[0, 1], [2, 2]])
-    fig = figures.label_map_figure(labels, 3, "truth")
+    fig = common_figures.label_map_figure(labels, 3, "truth")
     heat = fig.data[0]
     assert isinstance(heat, go.Heatmap) and np.array_equal(heat.z, labels)
     assert [t.marker.color for t in fig.data[1:]] == [class_color(c) for c in range(3)]
@@ -31,14 +35,14 @@ def test_label_map_uses_class_colours_and_flips_rows():
 def test_outcome_map_and_overlay():
     truth = np.array([[1, 1, 0, 0]])
     predicted = np.array([[1, 0, 1, 0]])
-    assert figures.outcome_map(truth, predicted, 1).tolist() == [[1, 3, 2, 0]]
-    fig = figures.overlay_figure(truth, predicted, 1, "c")
-    assert _names(fig)[1:5] == list(figures.OUTCOME_COLORS)
+    assert common_figures.outcome_map(truth, predicted, 1).tolist() == [[1, 3, 2, 0]]
+    fig = iou_figures.overlay_figure(truth, predicted, 1, "c")
+    assert _names(fig)[1:5] == list(palette.OUTCOME_COLORS)
     assert fig.data[-1].name == "ground truth of c"
 
 
 def test_iou_bars_mark_undefined_and_mean():
-    fig = figures.iou_bars_figure([0.5, float("nan"), 1.0])
+    fig = iou_figures.iou_bars_figure([0.5, float("nan"), 1.0])
     bar = fig.data[0]
     assert list(bar.y) == [0.5, 0.0, 1.0]
     assert bar.text[1] == "undefined"
@@ -48,16 +52,16 @@ def test_iou_bars_mark_undefined_and_mean():
 
 def test_staircase_has_step_line_and_surrogate():
     x = np.linspace(-1, 1, 5)
-    fig = figures.staircase_figure(x, np.array([1, 1, 0.5, 0.5, 0]), np.linspace(1, 0, 5), 0.2, "t")
+    fig = iou_figures.staircase_figure(x, np.array([1, 1, 0.5, 0.5, 0]), np.linspace(1, 0, 5), 0.2, "t")
     assert len(fig.data) == 2 and fig.data[0].line.shape == "hv"
     assert fig.layout.shapes[0].x0 == 0.2
-    assert len(figures.staircase_figure(x, np.zeros(5), None, 0.0, "t").data) == 1
+    assert len(iou_figures.staircase_figure(x, np.zeros(5), None, 0.0, "t").data) == 1
 
 
 def test_boundary_segments_of_a_single_pixel():
     mask = np.zeros((3, 3), dtype=bool)
     mask[1, 1] = True
-    xs, _ys = figures.boundary_segments(mask)
+    xs, _ys = common_figures.boundary_segments(mask)
     assert xs.count(None) == 4 and len(xs) == 12
     assert set(x for x in xs if x is not None) == {0.5, 1.5}
 
@@ -67,7 +71,7 @@ def test_pixel_map_has_click_layer_with_flat_indices(kind):
     values = np.arange(12, dtype=float).reshape(3, 4) / 12
     fg = values > 0.5
     prefix = values > 0.8
-    fig = figures.pixel_map_figure(values, kind, fg, prefix, selected=5, title="m")
+    fig = sorting_figures.pixel_map_figure(values, kind, fg, prefix, selected=5, title="m")
     layer = fig.data[-1]
     assert layer.name == "pixels" and list(layer.customdata) == list(range(12))
     assert list(layer.x[:5]) == [0, 1, 2, 3, 0] and list(layer.y[:5]) == [0, 0, 0, 0, 1]
@@ -76,16 +80,16 @@ def test_pixel_map_has_click_layer_with_flat_indices(kind):
     assert (selected.x[0], selected.y[0]) == (1, 1)
 
 
-def test_weights_map_is_symmetric_diverging():
-    values = np.array([[0.0, 0.2], [-0.05, 0.1]])
-    heat = figures.pixel_map_figure(values, "weights", values > 0, None, None, "g").data[0]
-    assert heat.zmin == -0.2 and heat.zmax == 0.2
-    assert heat.colorscale == go.Heatmap(colorscale=DIVERGING_SCALE).colorscale
+def test_weights_map_is_sequential_from_zero_since_g_is_never_negative():
+    values = np.array([[0.0, 0.2], [0.05, 0.1]])
+    heat = sorting_figures.pixel_map_figure(values, "weights", values > 0, None, None, "g").data[0]
+    assert heat.zmin == 0.0
+    assert heat.colorscale == go.Heatmap(colorscale=SEQUENTIAL_SCALE).colorscale
 
 
 def test_pixel_map_rejects_unknown_kind():
     with pytest.raises(ValueError, match="kind"):
-        figures.pixel_map_figure(np.zeros((2, 2)), "nope", np.zeros((2, 2), bool), None, None, "x")
+        sorting_figures.pixel_map_figure(np.zeros((2, 2)), "nope", np.zeros((2, 2), bool), None, None, "x")
 
 
 def test_sorted_panels_are_linked_and_coloured_by_fg():
@@ -93,12 +97,14 @@ def test_sorted_panels_are_linked_and_coloured_by_fg():
     fg = np.array([True, False, True, False])
     jaccard = np.array([0.5, 2 / 3, 1.0, 1.0])
     grad = np.diff(np.concatenate([[0.0], jaccard]))
-    fig = figures.sorted_panels_figure(errors, fg, jaccard, grad, k=2, threshold_rank=3, selected_rank=3)
+    fig = sorting_figures.sorted_panels_figure(
+        errors, fg, jaccard, grad, k=2, threshold_rank=3, selected_rank=3
+    )
     bars = [t for t in fig.data if isinstance(t, go.Bar)]
     assert len(bars) == 2
     assert list(bars[0].marker.color) == [1.0, 0.0, 1.0, 0.0]  # on a two-colour scale: fg, bg
-    assert [c[1] for c in bars[0].marker.colorscale] == [BACKGROUND_COLOR, FOREGROUND_COLOR]
-    assert list(bars[0].marker.opacity) == [1.0, 1.0, figures.FADED, figures.FADED]
+    assert [c[1] for c in bars[0].marker.colorscale] == [FALSE_POSITIVE_COLOR, FALSE_NEGATIVE_COLOR]
+    assert list(bars[0].marker.opacity) == [1.0, 1.0, common_figures.FADED, common_figures.FADED]
     running = fig.data[_names(fig).index("running loss")]
     assert np.isclose(running.y[-1], float(np.sum(errors * grad)))
     cursors = [s for s in fig.layout.shapes if s.x0 == 2.5]
@@ -110,7 +116,7 @@ def test_sorted_panels_are_linked_and_coloured_by_fg():
 
 def test_sorted_panels_visible_range_and_k_zero():
     errors = np.linspace(1, 0, 100)
-    fig = figures.sorted_panels_figure(
+    fig = sorting_figures.sorted_panels_figure(
         errors, errors > 0.5, errors, errors, k=0, threshold_rank=None, visible=20
     )
     assert tuple(fig.layout.xaxis.range) == (0.5, 20.5)
@@ -121,7 +127,7 @@ def test_extension_surface_with_planes_soft_and_corners():
     grid = np.linspace(0, 1, 5)
     values = np.add.outer(grid, grid) / 2
     corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-    fig = figures.extension_surface_figure(
+    fig = geometry_figures.extension_surface_figure(
         grid,
         values,
         corners,
@@ -138,7 +144,7 @@ def test_extension_surface_with_planes_soft_and_corners():
 def test_regions_figure_lists_present_orders_and_boundaries():
     grid = np.linspace(0, 1, 3)
     region = np.array([[1, 1, 0], [1, 0, 0], [0, 0, 0]])
-    fig = figures.regions_figure(grid, region, ["A", "B"], (0.3, 0.2), boundaries=[([0, 1], [0, 1])])
+    fig = geometry_figures.regions_figure(grid, region, ["A", "B"], (0.3, 0.2), boundaries=[([0, 1], [0, 1])])
     assert _names(fig)[1:3] == ["A", "B"]
     assert fig.data[0].z.tolist() == region.tolist()
     assert "probe" in _names(fig)
@@ -146,7 +152,7 @@ def test_regions_figure_lists_present_orders_and_boundaries():
 
 def test_section_figure():
     t = np.linspace(0, 1, 3)
-    fig = figures.section_figure(t, [("a", t, "#000000"), ("b", 1 - t, "#111111")], "s")
+    fig = geometry_figures.section_figure(t, [("a", t, "#000000"), ("b", 1 - t, "#111111")], "s")
     assert _names(fig) == ["a", "b"] and fig.data[1].line.color == "#111111"
 
 
@@ -154,8 +160,8 @@ def test_error_comparison_splits_by_class_and_marks_thresholds():
     softmax = np.array([[0.1, 0.7], [0.4, 0.9]])
     hinge = np.array([[0.0, 1.5], [0.8, 3.0]])
     fg = np.array([[True, False], [True, False]])
-    fig = figures.error_comparison_figure(softmax, hinge, fg)
-    assert _names(fig) == ["class c", "not c"]
+    fig = sorting_figures.error_comparison_figure(softmax, hinge, fg)
+    assert _names(fig) == ["pixel of c (false negative if wrong)", "other pixel (false positive if wrong)"]
     assert list(fig.data[0].x) == [0.1, 0.4] and list(fig.data[1].y) == [1.5, 3.0]
-    assert fig.data[0].marker.color == FOREGROUND_COLOR
+    assert fig.data[0].marker.color == FALSE_NEGATIVE_COLOR
     assert sorted((s.x0, s.y0) for s in fig.layout.shapes)[0][0] in (0, 0.5)

@@ -1,4 +1,4 @@
-"""Tests of app/training_figures.py: pure builders → plotly figures / frames with the right content."""
+"""app/figures/gradients.py and app/figures/training.py: arrays in, figures and frames out."""
 
 from __future__ import annotations
 
@@ -7,19 +7,21 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from app.palette import DIVERGING_SCALE, LOSS_COLORS
-from app.training_figures import (
-    class_iou_table,
-    downsample_steps,
+from app.figures.gradients import (
     gradient_maps_figure,
     magnitude_histograms_figure,
-    mask_overlay,
-    masks_figure,
     pixel_numbers,
     push_share_figure,
+)
+from app.figures.training import (
+    class_iou_table,
+    downsample_steps,
+    mask_overlay,
+    masks_figure,
     training_curves_figure,
     upscale,
 )
+from app.palette import DIVERGING_SCALE, LOSS_COLORS
 
 TITLES = {"cross_entropy": "Cross-entropy", "lovasz_softmax": "Lovász-Softmax"}
 
