@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from lovasz_core import LovaszSoftmaxLoss, lovasz_grad
-from lovasz_core.extension import _sort_rows
+from lovasz_core._kernel import sort_rows
 
 CONFIGS = [(16, 4, 32), (8, 21, 64), (2, 21, 256)]  # (batch, classes, side)
 
@@ -68,7 +68,7 @@ def _once_kernel_sort(errors: Tensor, fg: Tensor) -> float:
     """Our kernel's sort step (keys, sort, order) on [G, N] errors and 0/1 fg."""
     _sync(errors.device)
     start = time.perf_counter()
-    _sort_rows(errors, fg)
+    sort_rows(errors, fg)
     _sync(errors.device)
     return time.perf_counter() - start
 

@@ -14,7 +14,8 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from .extension import lovasz_kernel
+from ._kernel import lovasz_kernel
+from .extension import _accumulation_dtype
 from .validation import (
     check_bool_flag,
     check_finite,
@@ -60,10 +61,6 @@ class _PrecomputedGradient(torch.autograd.Function):
     def backward(ctx, grad_output: Tensor) -> tuple[Tensor, None, None]:
         (gradient,) = ctx.saved_tensors
         return grad_output.to(gradient.dtype) * gradient, None, None
-
-
-def _accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
-    return torch.float64 if dtype == torch.float64 else torch.float32
 
 
 def _check_scores_and_labels(

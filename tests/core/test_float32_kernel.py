@@ -112,16 +112,16 @@ def test_exact_ties_give_the_tie_independent_value():
 @pytest.mark.parametrize("chunk", [1, 50, 1 << 20])
 def test_chunked_sort_gives_the_same_result(monkeypatch, chunk, numpy_sort):
     """Sorting in chunks of rows (as large inputs do on the CPU) changes nothing."""
-    from lovasz_core import extension
+    from lovasz_core import _kernel
 
     gen = torch.Generator().manual_seed(5)
     probas = torch.softmax(torch.randn(3, 4, 9, 11, generator=gen), dim=1)
     labels = torch.randint(0, 4, (3, 9, 11), generator=gen)
     labels[0, :2] = 255
     expected = _grad(lambda p: lovasz_softmax(p, labels, "all", True, 255), probas.double())
-    monkeypatch.setattr(extension, "_numpy_sorts_fast", lambda: numpy_sort)  # else torch.sort
-    monkeypatch.setattr(extension, "_CPU_SORT_CHUNK", chunk)
-    monkeypatch.setattr(extension, "_CPU_SINGLE_SORT_MAX", min(chunk, 1 << 20))
+    monkeypatch.setattr(_kernel, "_numpy_sorts_fast", lambda: numpy_sort)  # else torch.sort
+    monkeypatch.setattr(_kernel, "_CPU_SORT_CHUNK", chunk)
+    monkeypatch.setattr(_kernel, "_CPU_SINGLE_SORT_MAX", min(chunk, 1 << 20))
     value, grad = _grad(lambda p: lovasz_softmax(p, labels, "all", True, 255), probas)
     torch.testing.assert_close(value.double(), expected[0], rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(grad.double(), expected[1], rtol=1e-4, atol=1e-8)
@@ -137,9 +137,9 @@ def test_chunked_sort_gives_the_same_result(monkeypatch, chunk, numpy_sort):
 @pytest.mark.parametrize("per_image", [False, True])
 def test_numpy_and_torch_sort_paths_agree(monkeypatch, numpy_sort, per_image):
     """The CPU sorts with NumPy where it has a SIMD sort, else with torch.sort: same results."""
-    from lovasz_core import extension
+    from lovasz_core import _kernel
 
-    monkeypatch.setattr(extension, "_numpy_sorts_fast", lambda: numpy_sort)
+    monkeypatch.setattr(_kernel, "_numpy_sorts_fast", lambda: numpy_sort)
     gen = torch.Generator().manual_seed(11)
     probas = torch.softmax(torch.randn(2, 5, 17, 13, generator=gen) * 2, dim=1)
     labels = torch.randint(0, 4, (2, 17, 13), generator=gen)  # class 4 absent
@@ -159,7 +159,7 @@ def test_numpy_and_torch_sort_paths_agree(monkeypatch, numpy_sort, per_image):
 
 
 def test_self_indexed_keys_fall_back_when_too_wide():
-    from lovasz_core.extension import _self_indexed_key_bits
+    from lovasz_core._kernel import _self_indexed_key_bits
 
     assert _self_indexed_key_bits(64, 1024) == 16  # 6 row bits + 32 + 16 <= 63
     assert _self_indexed_key_bits(1, 1) == 1

@@ -1,0 +1,300 @@
+"""The batched Lovász kernel behind the losses: many groups, one sort, gradient in the forward.
+
+It computes exactly what :mod:`lovasz_core.extension` writes out in the paper's terms, for
+``[G, N]`` independent groups at once, and also returns the gradient. What makes it fast
+(gains measured on this project's 2-core AVX-512 CPU, torch 2.13, NumPy 2.4):
+
+====================================================  ==================================================
+trick                                                 measured gain
+====================================================  ==================================================
+one 1-D sort of int64 keys ``row·2³² + 2·bits + fg``  2–3× over sorting the [G, N] rows; no gather
+  (a non-negative float sorts like its bit pattern)     of fg or errors afterwards
+NumPy's SIMD sort of self-indexed keys, in place      1.5–5× over ``torch.sort`` (65,536 keys:
+  (the flat index in the low bits: no payload)          0.20 ms vs 0.29–0.91 ms; 688K: 2.9 vs 5–11 ms)
+rows sorted on several threads (NumPy frees the GIL)  2.75M keys: 6.6 ms on 2 threads vs 13.7 ms
+ascending order, so I and U are plain cumsums         no flip copies of [G, N]
+g = (I + fg·i) / (U·U_prev), a ratio of integers      exact in float32 up to N = 2²⁴ (Δ_i − Δ_(i−1)
+                                                        loses ~3 digits at N = 10⁴)
+gradient computed in the forward and saved once       backward is one multiply; 4 bytes per element,
+                                                        no autograd graph through sort/cumsum/gather
+0/1 float masks instead of bool ``where``             5–20× cheaper per element on the CPU
+buffers reused instead of allocated                   B16 C4 32²: 1.5–1.8× → 2.0–2.3× over kornia
+                                                        (each fresh large CPU allocation page-faults)
+sorts of ≤ 2¹⁹ keys (cache-sized) above 2²⁰ elements  ~2× per element over one 20 MB sort
+====================================================  ==================================================
+
+On CUDA, and where NumPy has no SIMD sort, ``torch.sort`` sorts the packed keys. float64 input
+sorts its rows with ``torch.sort`` (its bits leave no room for a row in 64).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["lovasz_kernel"]
+
+_ERROR_BITS_MAX = 0x7FFFFFFF  # largest int32: errors are non-negative float32 bit patterns
+_CPU_SINGLE_SORT_MAX = 1 << 20  # torch.sort path: up to this many elements, one 1-D sort
+_CPU_SORT_CHUNK = 1 << 19  # else sorts of whole rows of at most this many: cache-sized keys
+_PARALLEL_SORT_MIN = 1 << 15  # fewer keys are sorted on the calling thread only
+_MAX_SORT_THREADS = 8
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _sort_pool() -> ThreadPoolExecutor:
+    """A small persistent pool, created on first use."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            workers = max(1, min(_MAX_SORT_THREADS, os.cpu_count() or 1) - 1)
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lovasz-sort")
+        return _pool
+
+
+def sort_threads(elements: int) -> int:
+    """Threads to sort ``elements`` keys on: torch's intra-op thread count, capped."""
+    if elements < _PARALLEL_SORT_MIN:
+        return 1
+    return max(1, min(torch.get_num_threads(), _MAX_SORT_THREADS, os.cpu_count() or 1))
+
+
+def _ascending_jaccard_gradients(
+    fg: Tensor, dtype: torch.dtype, workspace: tuple[Tensor, Tensor] | None = None
+) -> tuple[Tensor, Tensor]:
+    """g for [G, N] 0/1 ground truth sorted by *increasing* error (column j has rank i = N − j).
+
+    With I = |F| − #fg among the i worst (= #fg before column j) and U = I + i, Eq. (9) is
+    g = 1/U on a foreground pixel and I/(U(U − 1)) on a background one. Both are
+    (I + fg·i) / (U · U_prev) with U_prev = U − 1 + fg the union one rank earlier: a ratio of exact
+    integers. At rank 1 (last column) g = 1/U, also when the group has no foreground.
+
+    ``workspace``: two free [G, N] ``dtype`` buffers to compute in (else they are allocated).
+    Returns ``(g, spare)``: g lives in the first buffer; the second is free again.
+    """
+    length = fg.shape[-1]
+    counts = fg if fg.dtype == dtype else fg.to(dtype)
+    first, second = workspace if workspace is not None else (None, None)
+    ranks_minus_one = torch.arange(length - 1, -1, -1, device=fg.device, dtype=dtype)  # i − 1
+    cumulative = torch.cumsum(counts, -1, out=first)  # #fg up to and including column j
+    last_union = cumulative[:, -1:] - counts[:, -1:] + 1.0  # U at rank 1: |F| − fg + 1
+    denominator = torch.sub(cumulative, counts, out=second).add_(ranks_minus_one).add_(1.0)  # U
+    previous_union = cumulative.add_(ranks_minus_one)  # U_prev = #fg up to j + i − 1
+    denominator.mul_(previous_union)
+    numerator = previous_union.sub_(ranks_minus_one).addcmul_(counts, ranks_minus_one)  # I + fg·i
+    grad = numerator.div_(denominator)
+    grad[:, -1:] = last_union.reciprocal_()
+    return grad, denominator
+
+
+def _packed_keys(errors: Tensor, fg: Tensor) -> Tensor:
+    """int64 keys ``row·2³² + 2·bits + fg`` of float32 errors [R, N] >= 0 and 0/1 fg, flattened.
+
+    A non-negative float's bit pattern, read as an int32, sorts like the float, and
+    ``2·bits + fg`` < 2³² (bits <= 2³¹ − 1) fills the low word without reaching the row: one
+    ascending 1-D sort of the keys orders every row by increasing error and keeps rows contiguous.
+    """
+    offsets = torch.arange(errors.shape[0], device=errors.device, dtype=torch.int64)
+    offsets = offsets.bitwise_left_shift_(32).unsqueeze(1)
+    keys = errors.view(torch.int32).to(torch.int64).mul_(2).add_(offsets)
+    return keys.add_(fg.to(torch.int64)).view(-1)
+
+
+@functools.cache
+def _numpy_sorts_fast() -> bool:
+    """True where NumPy (≥ 2) sorts 64-bit integers with SIMD: x86-simd-sort on AVX2/AVX-512,
+    Highway VQSort on ARM."""
+    if np.lib.NumpyVersion(np.__version__) < "2.0.0":
+        return False
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+
+        torch.zeros(1).numpy()  # torch may be built without its NumPy bridge
+    except (ImportError, RuntimeError):
+        return False
+    return bool(features.get("AVX2") or features.get("ASIMD"))
+
+
+def _self_indexed_key_bits(rows: int, length: int) -> int | None:
+    """Bits F of the flat index in a key ``row·2^(32+F) + (2·bits + fg)·2^F + index``, or None
+    when such a key does not fit in a non-negative int64."""
+    index_bits = max(1, (rows * length - 1).bit_length())
+    row_bits = (rows - 1).bit_length()
+    return index_bits if row_bits + 32 + index_bits <= 63 else None
+
+
+def _self_indexed_keys(errors: Tensor, fg: Tensor, index_bits: int) -> Tensor:
+    """int64 keys ``row·2^(32+F) + (2·bits + fg)·2^F + flat index`` of float32 errors [R, N] >= 0
+    and 0/1 fg: sorting the keys alone (no index payload) orders every row by increasing error,
+    and each sorted key still says where its element came from."""
+    rows, length = errors.shape
+    keys = errors.view(torch.int32).to(torch.int64).mul_(1 << (index_bits + 1))
+    keys.add_(fg.to(torch.int64), alpha=1 << index_bits)
+    row_offsets = torch.arange(rows, dtype=torch.int64, device=errors.device).mul_(1 << (32 + index_bits))
+    index = torch.arange(rows * length, dtype=torch.int64, device=errors.device).view(rows, length)
+    return keys.add_(index.add_(row_offsets.unsqueeze(1))).view(-1)
+
+
+def _numpy_sort_applies(device: torch.device, rows: int, length: int) -> bool:
+    return device.type == "cpu" and _self_indexed_key_bits(rows, length) is not None and _numpy_sorts_fast()
+
+
+def _sort_row_range(keys: np.ndarray, length: int, first: int, stop: int) -> None:
+    """Sort rows ``first … stop − 1`` of the flat keys in place, in cache-sized runs of whole rows."""
+    per_run = max(1, _CPU_SORT_CHUNK // length)
+    for start in range(first, stop, per_run):
+        keys[start * length : min(stop, start + per_run) * length].sort()
+
+
+def _sort_keys_in_place(keys: Tensor, rows: int, length: int) -> None:
+    """Sort row-grouped keys [R·N] in place with NumPy: the rows split among :func:`sort_threads`
+    threads (this one and pool workers), each sorting its rows in cache-sized runs. Keys hold
+    their row in the high bits, so sorting runs of whole rows equals sorting the whole array."""
+    array = keys.numpy()
+    threads = min(rows, sort_threads(rows * length))
+    if threads == 1:
+        _sort_row_range(array, length, 0, rows)
+        return
+    bounds = [rows * t // threads for t in range(threads + 1)]
+    pool = _sort_pool()
+    futures: list[Future[None]] = [
+        pool.submit(_sort_row_range, array, length, bounds[t], bounds[t + 1]) for t in range(1, threads)
+    ]
+    _sort_row_range(array, length, bounds[0], bounds[1])
+    for future in futures:
+        future.result()
+
+
+def sort_rows(errors: Tensor, fg: Tensor) -> tuple[Tensor, Tensor]:
+    """Sort the rows of float32 errors [R, N] >= 0 by increasing value, carrying 0/1 ``fg``.
+
+    Returns the sorted keys ``row·2³² + 2·bits + fg`` [R·N] and the flat order [R·N]: from NumPy's
+    in-place SIMD sort of self-indexed keys where it applies, else from ``torch.sort``.
+    """
+    rows, length = errors.shape
+    index_bits = _self_indexed_key_bits(rows, length)
+    if index_bits is not None and _numpy_sort_applies(errors.device, rows, length):
+        keys = _self_indexed_keys(errors, fg, index_bits)
+        _sort_keys_in_place(keys, rows, length)
+        order = keys.bitwise_and((1 << index_bits) - 1)
+        return keys.bitwise_right_shift_(index_bits), order
+    return torch.sort(_packed_keys(errors, fg))
+
+
+def _decode_keys(sorted_keys: Tensor, error_bits: Tensor, fg: Tensor) -> None:
+    """Write the error bits and the float 0/1 fg of int64 [R, N] keys into int32 [R, N] buffers."""
+    error_bits.copy_(sorted_keys)  # int64 → int32 keeps the low word: 2·bits + fg
+    torch.bitwise_and(error_bits, 1, out=fg)
+    fg.view(torch.float32).copy_(fg)  # 0/1 as int32 → 0.0/1.0 in place
+    error_bits.bitwise_right_shift_(1).bitwise_and_(_ERROR_BITS_MAX)  # the mask makes >> logical
+
+
+def _sorted_losses_and_gradients(
+    errors: Tensor, fg: Tensor, scale: Tensor, workspace: tuple[Tensor, Tensor] | None
+) -> tuple[Tensor, Tensor]:
+    """Group losses [R] and scaled signed gradients [R, N] of rows sorted by increasing error.
+
+    ``errors`` is consumed (overwritten). ``scale`` is [R, 1]; the gradient at each sorted
+    element is ``scale · g · (−1 on fg, +1 on bg)`` and 0 where the error is 0, as autograd gives
+    for ``|1[fg] − p|`` and ``max(0, 1 − s·y*)``. It lives in ``workspace[0]`` when given.
+    """
+    dtype = errors.dtype
+    spare: Tensor | None
+    if errors.shape[-1] < 2**24:  # counts stay exact integers in float32
+        grad, spare = _ascending_jaccard_gradients(fg, dtype, workspace)
+    else:
+        grad, spare = _ascending_jaccard_gradients(fg, torch.float64)
+        grad, spare = grad.to(dtype), None
+    grad.mul_(torch.sign(errors, out=spare))  # 0 at a zero error (and so at an ignored pixel)
+    loss = errors.mul_(grad).sum(-1)  # cascade summation: accurate for long rows
+    grad.addcmul_(grad, fg, value=-2.0).mul_(scale)  # −g on fg, +g on bg
+    return loss, grad
+
+
+def _kernel_float64(errors: Tensor, fg: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
+    rows, length = errors.shape
+    sorted_bits, order = torch.sort(errors.view(torch.int64), dim=-1)
+    del errors
+    order = order.add_(torch.arange(rows, device=order.device).mul_(length).unsqueeze(1)).view(-1)
+    fg_sorted = fg.view(-1).index_select(0, order).view(rows, length)
+    errors_sorted = sorted_bits.view(torch.float64)
+    loss, grad = _sorted_losses_and_gradients(errors_sorted, fg_sorted, scale, None)
+    return loss, errors_sorted.view(-1).scatter_(0, order, grad.view(-1)).view(rows, length)
+
+
+def _kernel_chunked(errors: Tensor, fg: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
+    """torch.sort on the CPU above ``_CPU_SINGLE_SORT_MAX``: chunks of whole rows, each sorted
+    and differentiated on its own; the chunk's gradient overwrites its consumed error rows, and
+    fg (consumed too) receives the unsorted result."""
+    rows, length = errors.shape
+    order = torch.empty(rows * length, dtype=torch.int64, device=errors.device)
+    loss = torch.empty(rows, dtype=errors.dtype, device=errors.device)
+    per_chunk = max(1, _CPU_SORT_CHUNK // length)
+    for start in range(0, rows, per_chunk):
+        stop = min(rows, start + per_chunk)
+        chunk_errors, chunk_fg = errors[start:stop], fg[start:stop]
+        sorted_keys, chunk_order = torch.sort(_packed_keys(chunk_errors, chunk_fg))
+        _decode_keys(
+            sorted_keys.view(stop - start, length), chunk_errors.view(torch.int32), chunk_fg.view(torch.int32)
+        )
+        spare = sorted_keys.view(torch.float32).view(2, stop - start, length)
+        loss[start:stop], grad = _sorted_losses_and_gradients(
+            chunk_errors, chunk_fg, scale[start:stop], (spare[0], spare[1])
+        )
+        chunk_errors.copy_(grad)
+        order[start * length : stop * length] = chunk_order.add_(start * length)
+        del sorted_keys, chunk_order, spare, grad
+    return loss, fg.view(-1).scatter_(0, order, errors.view(-1)).view(rows, length)
+
+
+def lovasz_kernel(buffers: list[Tensor], coefficient: Tensor) -> tuple[Tensor, Tensor]:
+    """Lovász extension of many independent groups and the gradient w.r.t. the scores.
+
+    Args:
+        buffers: ``[errors, fg]``, emptied by this function (their memory is reused or freed):
+            ``errors`` ``[G, N]`` contiguous float32/float64 errors >= 0 (0 where ignored);
+            ``fg`` ``[G, N]`` contiguous ground truth as 0/1 in the dtype of ``errors`` (0 where
+            ignored).
+        coefficient: ``[G]`` d(total loss)/d(group loss).
+
+    Returns:
+        ``(loss [G], grad [G, N])``: the extension Σ_i m_π(i) g_i of each group, and at each
+        element ``coefficient · g · (−1 on fg, +1 on bg)``, 0 where the error is 0: the gradient
+        w.r.t. a score whose error is ``|1[fg] − p|`` or ``max(0, 1 − s·y*)``, as autograd gives.
+        An ignored element (error 0, not fg) sorts among the zero errors and changes nothing.
+    """
+    fg = buffers.pop()
+    errors = buffers.pop()
+    rows, length = errors.shape
+    scale = coefficient.to(errors.dtype).unsqueeze(1)
+    if errors.dtype == torch.float64:
+        return _kernel_float64(errors, fg, scale)
+    on_cpu = errors.device.type == "cpu"
+    if _numpy_sort_applies(errors.device, rows, length):
+        keys, order = sort_rows(errors, fg)  # sorted in place: errors and fg receive the rows
+        _decode_keys(keys.view(rows, length), errors.view(torch.int32), fg.view(torch.int32))
+        spare = keys.view(torch.float32).view(2, rows, length)  # the keys' slots: the workspace
+        loss, grad = _sorted_losses_and_gradients(errors, fg, scale, (spare[0], spare[1]))
+        return loss, errors.view(-1).scatter_(0, order, grad.view(-1)).view(rows, length)
+    if on_cpu and rows > 1 and rows * length > _CPU_SINGLE_SORT_MAX:
+        return _kernel_chunked(errors, fg, scale)
+    keys = _packed_keys(errors, fg)
+    del errors, fg  # freed before the sort
+    sorted_keys, order = torch.sort(keys)
+    # Each 8-byte key slot is reused: the input keys for (errors, fg), the sorted keys for
+    # the two buffers of the Jaccard gradients.
+    slots = keys.view(torch.int32).view(2, rows, length)
+    _decode_keys(sorted_keys.view(rows, length), slots[0], slots[1])
+    spare = sorted_keys.view(torch.float32).view(2, rows, length)
+    errors_sorted, fg_sorted = slots.view(torch.float32)
+    loss, grad = _sorted_losses_and_gradients(errors_sorted, fg_sorted, scale, (spare[0], spare[1]))
+    # order is a permutation: every element of the spent errors buffer is overwritten
+    return loss, errors_sorted.view(-1).scatter_(0, order, grad.view(-1)).view(rows, length)
