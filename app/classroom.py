@@ -23,12 +23,17 @@ variable                         default  meaning
 ``LOVASZ_MAX_LOSSES``            6        losses trained side by side in one run
 ===============================  =======  ===============================================
 
+A value that is malformed or outside its range (steps below the slider's lowest value 20, an
+image side below 16, a timeout that is not a number of seconds from 1 to 86400) is reported on
+the page and that variable's default is used.
+
 The core (:class:`ClassroomConfig`, :class:`SlotManager`) does not import Streamlit and is
 unit-tested with a fake clock; the helpers at the end bind it to a Streamlit session.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -39,6 +44,22 @@ from dataclasses import dataclass
 
 # ------------------------------------------------------------------------------------------
 # Configuration
+
+MIN_STEPS = 20  # the steps slider's lowest value (LiveTrainingParams.steps in app/params.py)
+MIN_IMAGE_SIZE = 16  # the size slider's lowest value (LiveTrainingParams.size)
+# field → (type, lowest, highest, what the message says is expected)
+LIMITS: dict[str, tuple[type, float, float, str]] = {
+    "max_concurrent_runs": (int, 1, 10_000, "a positive int"),
+    "slot_timeout_s": (float, 1.0, 86_400.0, "a number of seconds from 1 to 86400"),
+    "max_steps": (int, MIN_STEPS, 10**9, f"an int of at least {MIN_STEPS} (the fewest steps a run can have)"),
+    "max_image_size": (
+        int,
+        MIN_IMAGE_SIZE,
+        4096,
+        f"an int from {MIN_IMAGE_SIZE} (the smallest training image) to 4096",
+    ),
+    "max_losses": (int, 1, 100, "a positive int"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,23 +81,38 @@ class ClassroomConfig:
     }
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ClassroomConfig:
-        """Read the ``LOVASZ_*`` variables; a malformed one raises ``ValueError`` naming it."""
+    def read_env(cls, environ: Mapping[str, str] | None = None) -> tuple[ClassroomConfig, list[str]]:
+        """The ``LOVASZ_*`` variables, each checked on its own: ``(config, problems)``.
+
+        A malformed or out-of-range variable gets one message (naming it, what was expected, what
+        came, and the default used instead) and its default; the other variables still apply.
+        """
         environ = os.environ if environ is None else environ
         values: dict[str, float | int] = {}
+        problems: list[str] = []
         for name, variable in cls.ENV.items():
             raw = environ.get(variable)
             if raw is None or raw.strip() == "":
                 continue
-            kind = float if name == "slot_timeout_s" else int
+            kind, low, high, expected = LIMITS[name]
             try:
                 value = kind(raw.strip())
             except ValueError:
-                raise ValueError(f"{variable} must be a positive {kind.__name__}, got {raw!r}") from None
-            if value <= 0:
-                raise ValueError(f"{variable} must be a positive {kind.__name__}, got {raw!r}")
+                value = None
+            if value is None or not (math.isfinite(value) and low <= value <= high):
+                default = getattr(cls(), name)
+                problems.append(f"{variable} must be {expected}, got {raw!r}; using the default {default}")
+                continue
             values[name] = value
-        return cls(**values)
+        return cls(**values), problems
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ClassroomConfig:
+        """Read the ``LOVASZ_*`` variables; a malformed one raises ``ValueError`` naming it."""
+        config, problems = cls.read_env(environ)
+        if problems:
+            raise ValueError(problems[0])
+        return config
 
     def capped(self, size: int, steps: int, losses: int) -> list[str]:
         """Messages for each per-session cap that ``size``/``steps``/``losses`` exceed (empty if none)."""
@@ -239,7 +275,7 @@ def shared_manager(config: ClassroomConfig | None = None) -> SlotManager:
     global _MANAGER
     with _MANAGER_LOCK:
         if _MANAGER is None:
-            config = config or ClassroomConfig.from_env()
+            config = config or ClassroomConfig.read_env()[0]
             _MANAGER = SlotManager(config.max_concurrent_runs, config.slot_timeout_s)
         return _MANAGER
 
@@ -267,15 +303,19 @@ def session_id() -> str:
 
 
 def config(warn: bool = True) -> ClassroomConfig:
-    """This server's limits; a malformed variable falls back to the defaults (with a warning)."""
-    try:
-        return ClassroomConfig.from_env()
-    except ValueError as error:
-        if warn:
-            import streamlit as st
+    """This server's limits; a malformed variable falls back to its default (with a warning)."""
+    settings, problems = ClassroomConfig.read_env()
+    if warn and problems:
+        import streamlit as st
 
-            st.warning(f"Ignoring the classroom settings: {error}", icon=":material/warning:")
-        return ClassroomConfig()
+        from app import safe_text
+
+        st.warning(
+            "Some classroom settings were not understood:\n\n"
+            + "\n".join(f"- {safe_text.literal(p)}" for p in problems),
+            icon=":material/warning:",
+        )
+    return settings
 
 
 def request_slot() -> SlotStatus:

@@ -35,6 +35,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from urllib.parse import parse_qsl, urlencode
 
 import app.params  # noqa: F401  (importing it registers every page)
@@ -49,7 +50,9 @@ LESSON_FIELDS = ("minutes", "level", "author")
 STEP_FIELDS = ("page", "preset", "params")
 SECTIONS = ("question", "answer", "notes")
 _HEADING = re.compile(r"^(#{1,6})(?:\s+(.*?))?\s*$")
-_FIELD = re.compile(r"^([A-Za-z_][A-Za-z0-9_ -]*):(?:\s+(.*)|\s*)$")
+# "page: geometry" and "page:geometry"; not "https://…" (a URL is text)
+_FIELD = re.compile(r"^([A-Za-z_][A-Za-z0-9_ -]*):(?!//)\s*(.*)$")
+MAX_LESSON_BYTES = 512 * 1024  # a lesson is a few KB of text; a huge file is a mistake
 
 
 class LessonFormatError(ValueError):
@@ -399,11 +402,42 @@ def check_lesson(
     return lesson
 
 
-def load_lesson(path: Path | str) -> Lesson:
-    """Read, parse and check a lesson file; the error names the file by its name in the folder."""
-    path = Path(path)
+def _check_file(path: Path, directory: Path) -> None:
+    """Refuse a file that is a link out of ``directory``, not a regular file, or too large."""
     try:
-        text = path.read_text(encoding="utf-8")
+        target = path.resolve(strict=True)
+        inside = target.is_relative_to(directory.resolve(strict=True))
+        stat = target.stat()
+    except OSError as error:
+        raise LessonFormatError(path.name, 0, f"cannot be read ({error.strerror or error})") from None
+    if not inside:
+        raise LessonFormatError(
+            path.name,
+            0,
+            "is a link to a file outside the lessons folder; lessons are read only from inside "
+            "it (copy the file into the folder instead)",
+        )
+    if not S_ISREG(stat.st_mode):
+        raise LessonFormatError(path.name, 0, "is not a regular file")
+    if stat.st_size > MAX_LESSON_BYTES:
+        raise LessonFormatError(
+            path.name,
+            0,
+            f"is {stat.st_size / 1e6:.1f} MB; a lesson file may be at most "
+            f"{MAX_LESSON_BYTES // 1024} KB (it is text: split it into several lessons)",
+        )
+
+
+def load_lesson(path: Path | str, directory: Path | None = None) -> Lesson:
+    """Read, parse and check a lesson file; the error names the file by its name in the folder.
+
+    ``directory`` (default: the file's folder) is the lessons folder: a link that leads out of it
+    is refused, and so is a file over ``MAX_LESSON_BYTES``. A UTF-8 byte-order mark is skipped.
+    """
+    path = Path(path)
+    _check_file(path, path.parent if directory is None else directory)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise LessonFormatError(path.name, 0, f"not UTF-8 text ({error.reason})") from None
     except OSError as error:
@@ -417,9 +451,22 @@ def lessons_dir() -> Path:
     return Path(chosen) if chosen else LESSONS_DIR
 
 
+def lessons_dir_problem(directory: Path | None = None) -> str | None:
+    """Why the lessons folder cannot be read (naming the folder), or None if it can."""
+    directory = lessons_dir() if directory is None else directory
+    origin = " (set by LOVASZ_LESSONS_DIR)" if os.environ.get("LOVASZ_LESSONS_DIR", "").strip() else ""
+    if not directory.exists():
+        return f"The lessons folder {directory}{origin} does not exist."
+    if not directory.is_dir():
+        return f"The lessons folder {directory}{origin} is not a folder."
+    return None
+
+
 def available_lessons(directory: Path | None = None) -> dict[str, Path]:
     """``{name: path}`` of the lesson files (``*.md`` except README), the built-in one first."""
     directory = lessons_dir() if directory is None else directory
+    if lessons_dir_problem(directory) is not None:
+        return {}
     files = {p.stem: p for p in sorted(directory.glob("*.md")) if p.stem.lower() != "readme"}
     ordered = {BUILT_IN: files.pop(BUILT_IN)} if BUILT_IN in files else {}
     ordered.update(files)

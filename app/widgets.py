@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import state  # params: importing it registers every page
+from app import safe_text, state  # params: importing it registers every page
 from lovasz_core.lab.predictions import PredictionSpec, make_logits
 from lovasz_core.lab.shapes import ground_truth
 
@@ -90,8 +90,8 @@ def _warn_if_linked_value_outside(
     low, high = bounds
     if not low <= asked <= high:
         where.warning(
-            f"The link asks for {spec.label.lower()} = {raw} (`{key}`), outside {low}–{high} "
-            f"here; showing {value}.",
+            f"The link asks for {spec.label.lower()} = {safe_text.literal(raw)} (`{key}`), outside "
+            f"{low}–{high} here; showing {value}.",
             icon=":material/link_off:",
         )
 
@@ -123,7 +123,8 @@ def url_warnings(page: str) -> None:
     problems = state.url_problems(page)
     if problems:
         st.warning(
-            "Some link parameters were not understood:\n\n" + "\n".join(f"- {p}" for p in problems),
+            "Some link parameters were not understood:\n\n"
+            + "\n".join(f"- {safe_text.literal(p)}" for p in problems),  # they quote the link
             icon=":material/link_off:",
         )
 
@@ -175,7 +176,7 @@ def ground_truth_controls(page: str, container: Any = None) -> tuple[np.ndarray,
     try:
         labels, notes = load_ground_truth(source, size, classes, seed)
     except (ValueError, TypeError) as error:
-        st.error(f"Cannot make this ground truth: {error}")
+        st.error(f"Cannot make this ground truth: {safe_text.literal(error)}")
         st.stop()
     for note in notes:
         where.info(note, icon=":material/info:")

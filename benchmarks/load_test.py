@@ -427,7 +427,7 @@ async def protocol_student(
     while True:
         session = ProtocolSession(base, wait_s=wait_s, cookie=f"lovasz_student=student-{index}")
         try:
-            await _protocol_tour(session, pages, rng, think_s, train_s, wait_s, result)
+            await _protocol_tour(session, pages, rng, think_s, train_s, wait_s, result, until)
         except Exception as error:
             result.failures.append(f"start: {type(error).__name__}: {str(error)[:200]}")
         finally:
@@ -454,8 +454,10 @@ async def _protocol_tour(
     train_s: float,
     wait_s: float,
     result: UserResult,
+    until: float | None = None,
 ) -> None:
-    """One session: open the app, then on every page change one control (and train, if asked)."""
+    """One session: open the app, then on every page change one control (and train, if asked);
+    a soak's session ends at ``until`` (a ``time.monotonic()`` deadline) wherever it is."""
     from benchmarks.protocol import DisconnectedError, RerunError
 
     async def act(action: Callable[[], Awaitable[object]]) -> object:
@@ -470,6 +472,8 @@ async def _protocol_tour(
     await session.rerun("home: open", page_hash="", page_name="")
     result.load_s = time.perf_counter() - began
     for path in pages:
+        if until is not None and time.monotonic() >= until:
+            return
         label = path or "home"
         try:
             if path:
@@ -812,6 +816,7 @@ def protocol_main(args: argparse.Namespace, pages: list[str]) -> int:
             "killed_replica_at_s": args.kill_replica_at or None,
             "memory": memory,
             "memory_growth_after_warmup": _growth(timeline, began, seconds),
+            "memory_every_minute_mb": [round(m) for t, m in timeline[:: max(1, 120)]],
             "fragment_tick_s": {
                 "n": len(ticks),
                 "p50": round(percentile(ticks, 0.5), 3),

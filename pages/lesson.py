@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import lessons, presentation
+from app import lessons, presentation, safe_text
 
 PICK = "_lesson_pick"  # the select box (a widget key: forgotten when another page runs)
 LESSON = "_lesson_name"  # the lesson, kept across pages
@@ -37,7 +37,7 @@ def _load_all() -> tuple[dict[str, lessons.Lesson], dict[str, lessons.LessonForm
     broken: dict[str, lessons.LessonFormatError] = {}
     for name, path in lessons.available_lessons().items():
         try:
-            good[name] = lessons.load_lesson(path)
+            good[name] = lessons.load_lesson(path, lessons.lessons_dir())
         except lessons.LessonFormatError as error:
             broken[name] = error
     return good, broken
@@ -46,7 +46,8 @@ def _load_all() -> tuple[dict[str, lessons.Lesson], dict[str, lessons.LessonForm
 def _show_error(error: lessons.LessonFormatError) -> None:
     where = f"line {error.line}" if error.line else "the whole file"
     st.error(
-        f"**The lesson file `{error.file}` cannot be used** ({where}): {error.problem}\n\n"
+        f"**The lesson file {safe_text.code(error.file)} cannot be used** ({where}): "
+        f"{safe_text.literal(error.problem, limit=500)}\n\n"
         "See `assets/lessons/README.md` for the format.",
         icon=":material/error:",
     )
@@ -60,12 +61,13 @@ def _url_step(count: int) -> int | None:
         step = int(raw)
     except ValueError:
         st.warning(
-            f"The link's `step={raw}` is not a number; starting at step 1.", icon=":material/link_off:"
+            f"The link's {safe_text.code(f'step={raw}')} is not a number; starting at step 1.",
+            icon=":material/link_off:",
         )
         return 0
     if not 1 <= step <= count:
         st.warning(
-            f"The link's `step={raw}` is outside 1–{count}; showing the nearest step.",
+            f"The link's {safe_text.code(f'step={raw}')} is outside 1–{count}; showing the nearest step.",
             icon=":material/link_off:",
         )
     return min(max(step, 1), count) - 1
@@ -183,13 +185,20 @@ good, broken = _load_all()
 names = [*good, *(n for n in broken if n not in good)]
 if not names:
     st.title("Lesson")
-    st.warning("No lesson files in `assets/lessons/`. Add one (format: `assets/lessons/README.md`).")
+    problem = lessons.lessons_dir_problem()
+    folder = safe_text.code(lessons.lessons_dir())
+    st.warning(
+        safe_text.literal(problem)
+        if problem
+        else f"No lesson files in {folder}. Add one (format: `assets/lessons/README.md`)."
+    )
     st.stop()
 
 url_lesson = st.query_params.get("lesson")
 if url_lesson is not None and url_lesson not in names:
     st.warning(
-        f"The link's lesson `{url_lesson}` does not exist here; showing `{SS.get(LESSON, names[0])}`.",
+        f"The link's lesson {safe_text.code(url_lesson)} does not exist here; "
+        f"showing {safe_text.code(SS.get(LESSON, names[0]))}.",
         icon=":material/link_off:",
     )
     url_lesson = None
@@ -222,7 +231,7 @@ with st.sidebar:
     if others:
         with st.expander(f"{len(others)} lesson file(s) with errors", icon=":material/warning:"):
             for error in others.values():
-                st.markdown(f"- {error}")
+                st.markdown(f"- {safe_text.literal(error, limit=500)}")
 
 if SS[LESSON] in broken:
     st.title("Lesson")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app import lessons
+from app import lessons, safe_text
 from tests.app_harness import assert_no_exception, run_page
 
 BUILT_IN = lessons.load_lesson(lessons.LESSONS_DIR / f"{lessons.BUILT_IN}.md")
@@ -96,7 +96,7 @@ def lesson_folder(tmp_path, monkeypatch) -> Path:
 def test_a_malformed_lesson_shows_file_line_and_problem(lesson_folder):
     at = run_page("lesson.py", query_params={"lesson": "broken"})
     assert_no_exception(at)
-    message = at.error[0].value
+    message = safe_text.shown(at.error[0].value)  # file text is escaped: shown, never rendered
     assert "broken.md" in message and "line 5" in message and "has no preset 'Nope'" in message
     assert not at.header  # no step is shown
 
@@ -106,7 +106,7 @@ def test_other_broken_files_are_listed_but_do_not_stop_a_good_lesson(lesson_fold
     assert_no_exception(at)
     assert header(at) == TITLES[0]
     assert not at.error
-    assert any("broken.md, line 5" in m.value for m in at.markdown)
+    assert any("broken.md, line 5" in safe_text.shown(m.value) for m in at.markdown)
 
 
 def test_picking_another_lesson_starts_it_at_step_one(lesson_folder):
