@@ -12,6 +12,7 @@ import streamlit as st
 from app import (
     params,  # noqa: F401  (registers every page's parameters before any page runs)
     presentation,
+    state,
     warmup,  # noqa: F401  (heavy imports complete before any page runs: see app/warmup.py)
 )
 
@@ -43,6 +44,12 @@ navigation = st.navigation(
         "Teach": [_page("lesson.py", "Lesson", ":material/school:")],
     }
 )
+page_name = navigation.url_path or "home"
+registered = page_name in state.PAGES
+if registered:
+    state.sync_from_url(page_name)  # a link from outside sets every control before they are drawn
 presentation.sidebar_controls()  # projector mode (top of the sidebar, before the page's controls)
 navigation.run()
+if registered:
+    state.publish(page_name)  # the address bar holds the whole view
 presentation.share_controls(navigation.url_path)  # "Share and export" (bottom of the sidebar)

@@ -7,13 +7,14 @@ query-parameter name (``bind="query-params"``), so moving a slider updates the l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import streamlit as st
 import torch
 
-from app import safe_text, state  # params: importing it registers every page
+from app import presentation, safe_text, state  # params: importing it registers every page
 from lovasz_core.lab.predictions import PredictionSpec, make_logits
 from lovasz_core.lab.shapes import ground_truth
 
@@ -30,25 +31,29 @@ def control(
     hi: float | None = None,
     horizontal: bool = False,
     help: str | None = None,
+    format_func: Callable[[Any], str] | None = None,
 ) -> Any:
     """Render the widget of field ``name`` of ``page`` and return its value.
 
     ``lo``/``hi`` tighten the field's bounds for this run (e.g. the class index ≤ C − 1); a value
-    already in the session outside them is clamped first. Booleans become toggles, fields with
-    options select boxes (or a horizontal radio), numbers sliders.
+    outside them is clamped first, with a warning if a link asked for it. Booleans become
+    toggles, fields with options select boxes (or a horizontal radio), tuples of options
+    multiselects, numbers sliders. The value lives in ``st.session_state`` under the field's key,
+    which :func:`app.state.sync_from_url` fills before the page runs.
     """
     spec, default, kind = state.specs(state.PAGES[page].cls)[name]
     where = container if container is not None else st
     key = state.key(page, name)
-    common: dict[str, Any] = {"key": key, "bind": "query-params", "help": help or spec.help}
+    st.session_state.setdefault(key, list(default) if kind is tuple else default)
+    common: dict[str, Any] = {"key": key, "help": help or spec.help}
+    if format_func is not None:
+        common["format_func"] = format_func
     if kind is bool:
-        if key not in st.session_state:
-            common["value"] = default
         return where.toggle(spec.label, **common)
+    if kind is tuple:
+        return tuple(where.multiselect(spec.label, list(spec.options or ()), **common))
     if spec.options is not None:
         options = list(spec.options)
-        if key not in st.session_state:
-            common["index"] = options.index(default)
         if horizontal:
             return where.radio(spec.label, options, horizontal=True, **common)
         return where.selectbox(spec.label, options, **common)
@@ -56,44 +61,29 @@ def control(
     high = spec.hi if hi is None else min(hi, spec.hi)
     if kind is int:
         low, high = int(low), int(high)
-    if key in st.session_state and not low <= st.session_state[key] <= high:
-        st.session_state[key] = min(max(st.session_state[key], low), high)
-    elif key not in st.session_state:
-        common["value"] = min(max(default, low), high)
+    wanted = st.session_state[key]
+    if not low <= wanted <= high:
+        st.session_state[key] = min(max(wanted, low), high)
+    shown = st.session_state[key]
+    asked = state.linked_value(page, name)
+    if asked is not None and asked != shown and not low <= asked <= high:
+        where.warning(
+            f"The link asks for {spec.label.lower()} = {format_value_for_text(asked)} ({key}), "
+            f"outside {format_value_for_text(low)}–{format_value_for_text(high)} here; showing "
+            f"{format_value_for_text(shown)}.",
+            icon=":material/link_off:",
+        )
     if low >= high:  # a one-value range cannot be a slider
         where.caption(f"{spec.label}: {low}")
         return low
     step = int(spec.step) if kind is int else spec.step
-    linked = st.query_params.get(key)  # read before the widget, which drops a value it rejects
-    value = where.slider(spec.label, low, high, step=step, **common)
-    _warn_if_linked_value_outside(where, key, spec, kind, (low, high), linked, value)
-    return value
+    return where.slider(spec.label, low, high, step=step, **common)
 
 
-def _warn_if_linked_value_outside(
-    where: Any,
-    key: str,
-    spec: Any,
-    kind: type,
-    bounds: tuple[float, float],
-    raw: str | None,
-    value: Any,
-) -> None:
-    """A link may carry a value valid for the field but not for this view (class 4 of 2 classes);
-    Streamlit drops it silently, so say so."""
-    if raw is None:
-        return
-    try:
-        asked = state.parse_value(str(raw), spec, kind)
-    except ValueError:
-        return  # malformed: reported by url_warnings at the top of the page
-    low, high = bounds
-    if not low <= asked <= high:
-        where.warning(
-            f"The link asks for {spec.label.lower()} = {safe_text.literal(raw)} (`{key}`), outside "
-            f"{low}–{high} here; showing {value}.",
-            icon=":material/link_off:",
-        )
+def format_value_for_text(value: Any) -> str:
+    """A parameter value as it reads in a sentence (escaped: it may come from a link)."""
+    text = state.format_value(value)
+    return safe_text.literal(", ".join(text) if isinstance(text, list) else text)
 
 
 def _apply_preset(page: str) -> None:
@@ -130,16 +120,10 @@ def url_warnings(page: str) -> None:
 
 
 def share_link(page: str, params: Any, container: Any = None) -> None:
-    """Show the link that restores this exact view (the address bar holds it too)."""
+    """Show the link that restores this exact view: the address bar holds the same one."""
     where = container if container is not None else st
-    query = state.query_string(page, params)
-    base = ""
-    try:
-        base = str(st.context.url or "").split("?")[0]
-    except Exception:
-        base = ""
     where.caption("Link to this view (the address bar holds it too):")
-    where.code(f"{base}{query}" if base else f"/{page}{query}", language=None)
+    where.code(presentation.view_url(state.view_query(page, params), url_path=page), language=None)
 
 
 def page_header(page: str, title: str, intuition: str) -> None:

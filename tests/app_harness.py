@@ -30,6 +30,10 @@ def run_page(page: str, query_params: dict[str, str] | None = None, timeout: flo
         at.query_params[key] = value
     at.run()
     if page != "home.py":
+        # Opening a link to the page: its parameters are in the address when the page starts (the
+        # first run, on Home, wrote Home's view into the address bar).
+        for key, value in (query_params or {}).items():
+            at.query_params[key] = value
         at.switch_page(f"../pages/{page}")
         at.run()
     return at

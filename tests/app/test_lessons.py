@@ -137,10 +137,10 @@ def test_structure_errors_name_file_line_and_problem(text, line, words):
     [
         ("# T\n## S\npage: sorting\n", 3, "unknown page 'sorting'; the pages are:"),
         ("# T\n## S\npage: geometry\npreset: Corners\n", 4, "has no preset 'Corners'; its presets are:"),
-        ("# T\n## S\npage: sorting_errors\nparams: se_k=2.5\n", 4, "`se_k`"),
+        ("# T\n## S\npage: sorting_errors\nparams: se_k=2.5\n", 4, "se_k (Step k"),
         ("# T\n## S\npage: sorting_errors\nparams: se_k=99999\n", 4, "expected a value in"),
         ("# T\n## S\npage: sorting_errors\nparams: se_errors=cubic\n", 4, "expected one of softmax, hinge"),
-        ("# T\n## S\npage: sorting_errors\nparams: se_nope=1\n", 4, "`se_nope` is not a parameter"),
+        ("# T\n## S\npage: sorting_errors\nparams: se_nope=1\n", 4, "'se_nope' is not a parameter"),
         ("# T\n## S\npage: sorting_errors\nparams: ij_k=1\n", 4, "`ij_k` is not a parameter of page"),
         ("# T\n## S\npage: lesson\npreset: Default\n", 4, "has no presets or link parameters"),
     ],

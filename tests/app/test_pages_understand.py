@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import numpy as np
 import pytest
@@ -36,7 +37,8 @@ def decode(array) -> list:
 
 
 def texts(at, kind: str) -> str:
-    return "\n".join(e.value for e in getattr(at, kind))
+    """The text of every element of ``kind``, as the reader sees it (Markdown escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in getattr(at, kind)))
 
 
 # -- Home ----------------------------------------------------------------------------------
