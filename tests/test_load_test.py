@@ -71,3 +71,67 @@ def test_think_time_is_drawn_around_the_mean_and_zero_means_no_pause(monkeypatch
     _run_to_end(load_test._think(rng, 0.0))  # a stampede: no pause at all
     assert len(slept) == 50
     assert all(5.0 <= s <= 15.0 for s in slept) and max(slept) - min(slept) > 5.0
+
+
+# ------------------------------------------------------------------------- protocol client
+def _in_thread(coroutine):
+    """Run a coroutine to the end on its own event loop, in a thread of its own (the browser
+    tests' Playwright may keep a loop running in this one)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+FAILING_APP = """
+import streamlit as st
+
+value = st.slider("Pick a value", 0, 10, 0, key="pick")
+if value > 0:
+    raise RuntimeError("this page fails on purpose")
+st.write("fine")
+"""
+
+
+def test_protocol_clients_visit_every_page_of_the_real_app():
+    from app.serving import serve
+
+    pages = list(load_test.PAGES)
+    with serve(options=("--server.fileWatcherType", "none"), log_name="protocol-test") as (base, _):
+
+        async def lesson():
+            results = await load_test.run_protocol_class(
+                base, 3, pages, wait_s=120, ramp_s=0.2, max_s=600, train_s=1.0
+            )
+            return results, await load_test.training_slot_free(base, 120)
+
+        results, slot_free = _in_thread(lesson())
+        after = load_test.server_metrics(base)
+    assert len(results) == 3
+    for result in results:
+        assert result.ok, (result.failures, result.exceptions)
+        assert not result.skipped  # a control was found and changed on every page
+        opened = {page for page, action, _ in result.settle_s if action == "open"}
+        changed = {page for page, action, _ in result.settle_s if action in ("control", "Next")}
+        assert opened == {p or "home" for p in pages}  # home on arrival, the others by a switch
+        assert changed == {p or "home" for p in pages}
+        assert result.trained
+    assert slot_free  # nobody holds a training slot after the class
+    summary = load_test.summarize(results, {"peak": 1.0}, 1.0, 3)
+    assert summary["succeeded"] == 3 and summary["server_rerun_s"]["n"] >= 3 * 2 * len(pages) - 3
+    assert after["active_sessions"] == 0  # every session ended with its websocket
+
+
+def test_a_failing_rerun_is_counted_as_a_failure(tmp_path):
+    from app.serving import serve
+
+    script = tmp_path / "failing_app.py"
+    script.write_text(FAILING_APP)
+    with serve(script, options=("--server.fileWatcherType", "none"), log_name="protocol-fail") as (base, _):
+        results = _in_thread(load_test.run_protocol_class(base, 1, [""], wait_s=60, ramp_s=0, max_s=120))
+    (result,) = results
+    assert not result.ok
+    assert any("this page fails on purpose" in f for f in result.failures), result.failures
+    assert any("RuntimeError" in e for e in result.exceptions)
+    assert load_test.summarize(results, {"peak": 1.0}, 1.0, 1)["succeeded"] == 0
