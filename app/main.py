@@ -25,7 +25,7 @@ def _page(filename: str, title: str, icon: str, default: bool = False) -> st.Pag
 
 st.set_page_config(
     page_title="Lovász-Softmax, explained",
-    page_icon=":material/stacked_line_chart:",
+    page_icon="📉",  # an emoji is drawn in the browser; a :material/ icon is fetched from a font server
     layout="wide",
 )
 
