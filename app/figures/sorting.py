@@ -59,6 +59,7 @@ def pixel_map_figure(
     title: str,
     hover: Sequence[str] | None = None,
     height: int = 330,
+    class_index: int = 1,
 ) -> go.Figure:
     """A clickable ``[H, W]`` map: ``kind`` is ``"fg"`` (ground truth), ``"errors"`` (Viridis,
     0..max(1, m)) or ``"weights"`` (g ≥ 0, sequential from 0).
@@ -69,6 +70,8 @@ def pixel_map_figure(
     if kind not in PIXEL_MAP_KINDS:
         raise ValueError(f"`kind` must be one of {list(PIXEL_MAP_KINDS)}, got {kind!r}")
     style = dict(PIXEL_MAP_KINDS[kind])
+    if kind == "fg":  # class c in its own colour, everything else as true negatives
+        style["colorscale"] = discrete_colorscale([TRUE_NEGATIVE_COLOR, class_color(class_index)])
     z = values.astype(float)
     if kind == "errors":
         style["zmax"] = max(1.0, float(z.max()))
@@ -88,7 +91,9 @@ def pixel_map_figure(
     outline_color = PLOT_BACKGROUND if kind != "fg" else MARK_COLOR
     fig.add_trace(outline_trace(fg, "ground truth of c", color=outline_color, width=2.0, dash="dot"))
     if prefix is not None and prefix.any():
-        fig.add_trace(outline_trace(prefix, "the k largest errors", color=MARK_COLOR, width=3.5))
+        # thinner when the prefix covers much of the image, so the outline does not hide the map
+        width = 3.5 if prefix.mean() <= 0.1 else 1.5
+        fig.add_trace(outline_trace(prefix, "the k largest errors", color=MARK_COLOR, width=width))
     if selected is not None and 0 <= selected < z.size:
         r, c = divmod(int(selected), z.shape[1])
         fig.add_trace(
@@ -151,7 +156,7 @@ def sorted_panels_figure(
             "① errors m, sorted in decreasing order",
             "② Δ_i: Jaccard loss if exactly the i worst pixels were wrong",
             "③ Jaccard gradients g_i = Δ_i − Δ_(i−1)",
-            "④ running loss Σ m·g (ends at the Lovász loss)",
+            "④ running loss Σ m·g (reaches the Lovász loss at rank P)",
         ),
     )
     for title in fig.layout.annotations:
@@ -298,6 +303,27 @@ def sorted_panels_figure(
                 row=row,
                 col=1,
             )
+    total = float(running[-1]) if n else 0.0
+    fig.add_hline(
+        y=total,
+        line={"color": REFERENCE_COLOR, "width": 1.5, "dash": "dash"},
+        row=4,
+        col=1,
+        annotation_text=f"Lovász loss = {total:.4f}",
+        annotation_position="top left",
+    )
+    if visible is not None and visible < n:
+        rest = total - float(running[visible - 1])
+        fig.add_annotation(
+            text=f"ranks {visible + 1}–{n} not shown: they add {rest:.4f}",
+            xref="x4 domain",
+            yref="y4 domain",
+            x=1.0,
+            y=0.05,
+            xanchor="right",
+            showarrow=False,
+            font={"color": MARK_COLOR},
+        )
     fig.update_xaxes(range=[0.5, min(n, visible or n) + 0.5], gridcolor=FAINT_GRID_COLOR)
     fig.update_xaxes(title="rank i (1 = largest error)", row=4, col=1)
     fig.update_yaxes(gridcolor=FAINT_GRID_COLOR, zeroline=True, zerolinecolor=REFERENCE_COLOR)
