@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from app.state import param, register
 from lovasz_core.lab.images import IMAGE_NAMES
 from lovasz_core.lab.models import MODEL_NAMES
+from lovasz_core.lab.registry import LOSSES
 from lovasz_core.lab.shapes import SCENES, image_sources
 from lovasz_core.lab.training import MODES, OPTIMIZERS
 
@@ -130,28 +131,39 @@ class GradientsParams:
     seed: int = param(0, "Noise seed", lo=0, hi=999, step=1)
     cls: str = param("small disk", "Map the logit of class", options=GRADIENT_CLASSES)
     shared: bool = param(
-        True,
+        False,
         "One colour scale for all maps",
-        help="Off: each map is scaled to its own largest value (shapes, not sizes).",
+        help="Off: each map on its own scale, ± its largest value (where each loss pushes). "
+        "On: one scale for all (how hard each pushes; weak maps look empty).",
     )
-    row: int = param(-1, "Selected pixel: row (−1 none)", lo=-1, hi=63, step=1)
-    col: int = param(-1, "Selected pixel: column (−1 none)", lo=-1, hi=63, step=1)
+    row: int = param(-1, "Selected pixel's row (−1: none)", lo=-1, hi=63, step=1)
+    col: int = param(-1, "Selected pixel's column (−1: none)", lo=-1, hi=63, step=1)
 
 
 @dataclass(frozen=True)
 class LiveTrainingParams:
-    """Page "Live training" (settings of the next run; the losses are chosen separately)."""
+    """Page "Live training" (the settings of the next run).
 
-    image: str = param("horse", "Image", options=IMAGE_NAMES)
+    The default is the scene with a rare class (0.66 % of the pixels), where the losses differ
+    the most: Lovász-Softmax finds the rare class first, cross-entropy last.
+    """
+
+    image: str = param("rare_object", "Image", options=IMAGE_NAMES)
     size: int = param(64, "Size (pixels per side)", lo=16, hi=128, step=8)
-    classes: int = param(2, "Classes", lo=2, hi=4, step=1)
+    classes: int = param(3, "Classes", lo=2, hi=4, step=1)
     model: str = param("tiny_fcn", "Model", options=tuple(MODEL_NAMES))
+    losses: tuple[str, ...] = param(
+        ("cross_entropy", "lovasz_softmax", "ce_lovasz"), "Losses to compare", options=tuple(LOSSES)
+    )
     mode: str = param("scratch", "Mode", options=tuple(MODES))
     warmup: int = param(100, "Fine-tune: CE steps before the switch", lo=10, hi=1000, step=10)
     optimizer: str = param("adam", "Optimizer", options=tuple(OPTIMIZERS))
-    lr: str = param("0.01", "Learning rate", options=LEARNING_RATES)
-    steps: int = param(300, "Steps", lo=20, hi=2000, step=20)
+    lr: str = param("0.003", "Learning rate", options=LEARNING_RATES)
+    steps: int = param(200, "Steps", lo=20, hi=2000, step=20)
     seed: int = param(0, "Seed", lo=0, hi=999, step=1)
+    device: str = param(
+        "cpu", "Device", options=("cpu", "cuda"), help="CUDA is offered when this machine has a GPU."
+    )
 
 
 register(
@@ -171,12 +183,14 @@ register(
     "lt",
     LiveTrainingParams,
     {
-        "Default": LiveTrainingParams(),
-        "Rare class (imbalance)": LiveTrainingParams(image="rare_object", classes=3, steps=400),
-        "Lovász from scratch vs fine-tuned": LiveTrainingParams(mode="finetune", warmup=100, steps=400),
+        "Default: a rare class (imbalance)": LiveTrainingParams(),
+        "Horse, from scratch": LiveTrainingParams(image="horse", classes=2, lr="0.01", steps=300),
+        "Lovász from scratch vs fine-tuned": LiveTrainingParams(
+            image="horse", classes=2, lr="0.01", mode="finetune", warmup=100, steps=400
+        ),
         "Free logits (the loss's own geometry)": LiveTrainingParams(model="free_logits", lr="0.1", steps=200),
         "Diverging (huge learning rate)": LiveTrainingParams(optimizer="sgd", lr="1000000", steps=100),
-        "Camera, 3 classes": LiveTrainingParams(image="camera", classes=3, size=64, steps=400),
+        "Camera, 3 classes": LiveTrainingParams(image="camera", classes=3, lr="0.01", steps=400),
     },
 )
 

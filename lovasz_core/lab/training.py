@@ -35,6 +35,7 @@ import csv
 import io
 import json
 import math
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,18 +65,35 @@ OPTIMIZERS: dict[str, str] = {"adam": "Adam", "sgd": "SGD (momentum 0.9)"}
 WARMUP_LOSS = "cross_entropy"
 
 
+_THREADS_LOCK = threading.Lock()
+_THREADS_USERS = 0  # blocks inside _torch_threads now, in any thread
+_THREADS_SAVED = 0  # the thread count before the first of them entered
+
+
 @contextmanager
 def _torch_threads(threads: int | None) -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(threads)``, then restore the old value."""
+    """Run the block with ``torch.set_num_threads(threads)``, then restore the process's setting.
+
+    torch keeps the count per OS thread and copies a process-wide value into each new thread, so
+    overlapping blocks in two threads (two sessions training) must not save each other's value:
+    the first block in saves it and every block restores it, so new threads get it back.
+    """
+    global _THREADS_USERS, _THREADS_SAVED
     if threads is None:
         yield
         return
-    previous = torch.get_num_threads()
+    with _THREADS_LOCK:
+        if _THREADS_USERS == 0:
+            _THREADS_SAVED = torch.get_num_threads()
+        _THREADS_USERS += 1
+        saved = _THREADS_SAVED
     torch.set_num_threads(threads)
     try:
         yield
     finally:
-        torch.set_num_threads(previous)
+        with _THREADS_LOCK:
+            _THREADS_USERS -= 1
+            torch.set_num_threads(saved)
 
 
 def available_devices() -> list[str]:

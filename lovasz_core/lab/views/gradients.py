@@ -1,0 +1,222 @@
+"""Page "Gradients: Lovász vs cross-entropy": ∂L/∂z of four losses on one synthetic prediction.
+
+Two norms, each named where it is shown:
+
+- the **push** on a class is an L1 mass, push_c = Σ_{i: y_i = c} ‖∂L/∂z_i‖₁ (sum over pixels and
+  classes of |∂L/∂z_ic|), so shares of the push add up to 100 %;
+- a pixel's **magnitude** is the L2 norm over the classes, ‖∂L/∂z_i‖₂ (maps' sizes, histograms,
+  the clicked pixel's rank).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..gradients import (
+    CASE_CLASS_NAMES,
+    boundary_mask,
+    class_push,
+    logit_gradient,
+    push_vs_size,
+    synthetic_case,
+)
+from ..registry import LOSSES
+
+__all__ = [
+    "LOSS_KEYS",
+    "SMALL",
+    "SWEEP_KEYS",
+    "SWEEP_RADII",
+    "GradientsView",
+    "LossGradient",
+    "MapsView",
+    "PixelRow",
+    "PixelView",
+    "gradients_view",
+    "maps_view",
+    "pixel_view",
+    "sweep_view",
+]
+
+LOSS_KEYS: tuple[str, ...] = ("cross_entropy", "lovasz_softmax", "soft_jaccard", "dice")
+SWEEP_KEYS: tuple[str, ...] = ("cross_entropy", "lovasz_softmax", "dice")
+SWEEP_RADII: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+SMALL = 2  # class index of the small disk
+
+
+@dataclass(frozen=True)
+class LossGradient:
+    """One loss on the case: its value, ∂L/∂z ``[C, H, W]``, push per class ``[C]`` (L1) and
+    per-pixel magnitude ``[H, W]`` (L2)."""
+
+    key: str
+    label: str
+    value: float
+    grad: np.ndarray
+    push: np.ndarray
+    magnitude: np.ndarray
+
+    @property
+    def small_share(self) -> float:
+        """Share of the total L1 push that falls on small-disk pixels, in [0, 1]."""
+        total = float(self.push.sum())
+        return float(self.push[SMALL]) / total if total > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class GradientsView:
+    """The case (truth, prediction, probabilities ``[C, H, W]``) and every loss's gradient.
+
+    ``pixel_shares`` ``[C]``: share of the pixels per class; ``boundary`` ``[H, W]`` bool;
+    ``regions``: foreground / background / boundary masks ``[H, W]`` for the histograms.
+    """
+
+    class_names: tuple[str, ...]
+    mask: np.ndarray
+    prediction: np.ndarray
+    probabilities: np.ndarray
+    pixel_shares: np.ndarray
+    boundary: np.ndarray
+    regions: dict[str, np.ndarray]
+    losses: tuple[LossGradient, ...]
+
+    def loss(self, key: str) -> LossGradient:
+        return next(item for item in self.losses if item.key == key)
+
+
+def gradients_view(size: int, radius: float, quality: float, blur: float, seed: int) -> GradientsView:
+    """The view of ``synthetic_case(size, radius, quality, blur, seed)`` under ``LOSS_KEYS``."""
+    case = synthetic_case(size, radius, quality, blur, seed)
+    mask = case.mask.copy()
+    losses = []
+    for key in LOSS_KEYS:
+        value, grad = logit_gradient(key, case.logits, case.labels)
+        losses.append(
+            LossGradient(
+                key=key,
+                label=LOSSES[key].label,
+                value=value,
+                grad=grad[0].numpy(),
+                push=class_push(grad, case.labels, 3).numpy(),
+                magnitude=grad[0].norm(dim=0).numpy(),
+            )
+        )
+    boundary = boundary_mask(mask)
+    counts = np.bincount(mask.ravel(), minlength=3)
+    return GradientsView(
+        class_names=CASE_CLASS_NAMES,
+        mask=mask,
+        prediction=case.logits.argmax(1)[0].numpy(),
+        probabilities=case.probabilities[0].numpy(),
+        pixel_shares=counts / counts.sum(),
+        boundary=boundary,
+        regions={
+            "foreground": (mask > 0) & ~boundary,
+            "background": (mask == 0) & ~boundary,
+            "boundary": boundary,
+        },
+        losses=tuple(losses),
+    )
+
+
+@dataclass(frozen=True)
+class MapsView:
+    """The maps of ∂L/∂z_c for one class c, and the colour scale they are drawn on.
+
+    ``maps[key]`` ``[H, W]`` signed; ``scales[key]`` the half-width of that map's colour range:
+    max |∂L/∂z_c| of the map itself (``per_map``) or of all maps (one shared scale). ``caption``
+    says which.
+    """
+
+    class_name: str
+    per_map: bool
+    maps: dict[str, np.ndarray]
+    scales: dict[str, float]
+    caption: str
+
+
+def maps_view(view: GradientsView, class_name: str, per_map: bool) -> MapsView:
+    """∂L/∂z_c of every loss for class ``class_name``, per-map or on one shared scale."""
+    c = view.class_names.index(class_name)
+    maps = {item.key: item.grad[c] for item in view.losses}
+    peaks = {key: float(np.abs(m).max()) for key, m in maps.items()}
+    if per_map:
+        scales = {key: peak if peak > 0 else 1.0 for key, peak in peaks.items()}
+        caption = (
+            "Each map on **its own colour scale** (±its largest |∂L/∂z_c|, given in its title): "
+            "compare where each loss pushes, not how hard."
+        )
+    else:
+        shared = max(peaks.values()) or 1.0
+        scales = dict.fromkeys(maps, shared)
+        caption = (
+            f"All maps on **one shared colour scale** (±{shared:.2e}, the largest |∂L/∂z_c| of any "
+            "map): a map that looks empty pushes far less than the strongest one."
+        )
+    return MapsView(class_name, per_map, maps, scales, caption)
+
+
+@dataclass(frozen=True)
+class PixelRow:
+    """One loss at the selected pixel: ∂L/∂z per class, its L2 norm, rank and ratio to the median."""
+
+    label: str
+    grad: tuple[float, ...]
+    norm: float
+    rank: int
+    pixels: int
+    times_median: float
+
+
+@dataclass(frozen=True)
+class PixelView:
+    """The selected pixel: its classes, p(true class), whether it is on the boundary, one row per loss."""
+
+    row: int
+    col: int
+    true_class: str
+    predicted_class: str
+    p_true: float
+    on_boundary: bool
+    rows: tuple[PixelRow, ...]
+
+
+def pixel_view(view: GradientsView, row: int, col: int) -> PixelView | None:
+    """The numbers of pixel (row, col); None if it lies outside the image (or is unset, −1)."""
+    height, width = view.mask.shape
+    if not (0 <= row < height and 0 <= col < width):
+        return None
+    label = int(view.mask[row, col])
+    rows = []
+    for item in view.losses:
+        value = float(item.magnitude[row, col])
+        rows.append(
+            PixelRow(
+                label=item.label,
+                grad=tuple(float(v) for v in item.grad[:, row, col]),
+                norm=value,
+                rank=int((item.magnitude > value).sum()) + 1,
+                pixels=int(item.magnitude.size),
+                times_median=value / max(float(np.median(item.magnitude)), 1e-30),
+            )
+        )
+    return PixelView(
+        row=row,
+        col=col,
+        true_class=view.class_names[label],
+        predicted_class=view.class_names[int(view.prediction[row, col])],
+        p_true=float(view.probabilities[label, row, col]),
+        on_boundary=bool(view.boundary[row, col]),
+        rows=tuple(rows),
+    )
+
+
+def sweep_view(size: int, quality: float, blur: float, seed: int) -> dict[str, np.ndarray]:
+    """The small disk's share of the L1 push for each radius of ``SWEEP_RADII`` that fits (≤ size/5).
+
+    ``{"radius": [R], "fraction": [R] share of the pixels, "<loss>": [R] share of the push}``.
+    """
+    radii = [r for r in SWEEP_RADII if r <= size / 5]
+    return push_vs_size(radii, list(SWEEP_KEYS), size, quality, blur, seed)
