@@ -4,20 +4,15 @@ the pages, and where the computation runs."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import streamlit as st
-import torch
 
 from app import presentation, widgets
 from app.figures import iou as figures
-from lovasz_core.lab.predictions import PredictionSpec
-from lovasz_core.lab.teaching import offset_sweep
+from lovasz_core.lab.views.home import HomeView, home_view
 
 PAGE = "home"
 PAGES_DIR = Path(__file__).resolve().parent
-OFFSETS = np.round(np.linspace(-5.0, 5.0, 201), 6)
 PAGE_MAP = (
     (
         "iou_jaccard.py",
@@ -53,15 +48,69 @@ PAGE_MAP = (
 )
 
 
-@st.cache_data(show_spinner=False)
-def sweep() -> dict[str, Any]:
-    """A 16×16 disk, a slightly shifted prediction, and the losses as its logit is offset."""
-    labels, _ = widgets.load_ground_truth("disks", 16, 2, 3)
-    logits = widgets.load_logits(labels, 2, PredictionSpec(shift_x=1.5, shift_y=1.0, noise=0.0))
-    jaccard, lovasz = offset_sweep(
-        torch.from_numpy(logits), torch.from_numpy(labels), 1, torch.from_numpy(OFFSETS)
+@st.cache_data(max_entries=128, show_spinner=False)
+def view(offset: float) -> HomeView:
+    return home_view(offset)
+
+
+def definitions() -> None:
+    """IoU, the Jaccard loss and its Lovász extension, one short formula per line."""
+    st.markdown(
+        "**IoU (Jaccard index)** of a class c: the overlap of the true and predicted regions "
+        "over their union."
     )
-    return {"labels": labels, "logits": logits, "jaccard": jaccard.numpy(), "lovasz": lovasz.numpy()}
+    st.latex(r"J_c = \frac{|\{y=c\} \cap \{\hat y = c\}|}{|\{y=c\} \cup \{\hat y = c\}|}")
+    st.markdown(
+        "**Jaccard loss**: $1 - J_c$, a function of the *set* $M_c$ of mispredicted pixels, "
+        "which is submodular."
+    )
+    st.latex(r"\Delta_J(M_c) = \frac{|M_c|}{|\{y=c\} \cup M_c|}")
+    st.markdown(
+        "**Lovász extension**: sort the pixel errors m (e.g. 1 − p of the true class) in "
+        "decreasing order and weight each by how much it raises $\\Delta_J$. The result is "
+        "piecewise linear and **convex in the errors m**, equal to $\\Delta_J$ at binary errors, "
+        "with a useful gradient."
+    )
+    st.latex(r"\bar\Delta_J(m) = \sum_i m_{\pi(i)}\, g_i")
+    st.latex(r"g_i = \Delta_J(\{\pi_1..\pi_i\}) - \Delta_J(\{\pi_1..\pi_{i-1}\})")
+
+
+def live_figure(data: HomeView) -> None:
+    """The staircase and the Lovász curve in b, then the prediction at b."""
+    fig = figures.staircase_figure(
+        data.step_x,
+        data.step_y,
+        data.offsets,
+        data.lovasz,
+        data.offset,
+        "A 16×16 disk: loss vs the disk class's logit offset b",
+        height=300,
+    )
+    presentation.plotly_chart(
+        fig,
+        key="_h_stairs",
+        alt="1 − IoU (a staircase) and the Lovász loss (a sloped curve) as functions of the logit offset b",
+    )
+    shape = "bends both ways" if not data.lovasz_convex_in_b else "is convex here too"
+    st.caption(
+        f"Drag b. The true loss 1 − IoU (solid) changes at {data.jumps} values of b only and is "
+        "flat in between, so its gradient is zero. The Lovász loss (dashed) has a slope: it is "
+        f"lowest at b = {data.lovasz_best_offset:+.2f}, near the lowest step of 1 − IoU "
+        f"({data.best_jaccard:.3f}, b ≈ {data.best_offset:+.2f}). As a function of b it {shape}: "
+        "it is convex in the errors m, and m depends on b through the softmax."
+    )
+    presentation.plotly_chart(
+        figures.overlay_figure(
+            data.labels, data.predicted, 1, f"Prediction at b = {data.offset:+.1f}", height=260
+        ),
+        key="_h_overlay",
+        alt=f"Ground truth and prediction at b = {data.offset:+.1f}: intersection, false positives "
+        "and false negatives",
+    )
+    st.caption(
+        f"At b = {data.offset:+.1f}: 1 − IoU = {data.jaccard_at:.3f}, Lovász loss = "
+        f"{data.lovasz_at:.3f}. Colours as in the legend: the union is every coloured pixel."
+    )
 
 
 def main() -> None:
@@ -73,58 +122,11 @@ def main() -> None:
     widgets.url_warnings(PAGE)
     left, right = st.columns([1, 1])
     with left:
-        st.markdown(
-            "**IoU (Jaccard index)** of a class c: the overlap of the true and predicted regions "
-            "over their union."
-        )
-        st.latex(r"J_c = \frac{|\{y=c\} \cap \{\hat y = c\}|}{|\{y=c\} \cup \{\hat y = c\}|}")
-        st.markdown(
-            "**Jaccard loss**: $1 - J_c$, a function of the *set* $M_c$ of mispredicted pixels, "
-            "which is submodular."
-        )
-        st.latex(r"\Delta_J(M_c) = \frac{|M_c|}{|\{y=c\} \cup M_c|}")
-        st.markdown(
-            "**Lovász extension**: sort the pixel errors m (e.g. 1 − p of the true class) in "
-            "decreasing order and weight each by how much it raises $\\Delta_J$: a convex, piecewise-linear "
-            "loss equal to $\\Delta_J$ at binary errors, with a useful gradient."
-        )
-        st.latex(
-            r"\bar\Delta_J(m) = \sum_i m_{\pi(i)}\,\big(\Delta_J(\{\pi_1..\pi_i\}) - "
-            r"\Delta_J(\{\pi_1..\pi_{i-1}\})\big)"
-        )
+        definitions()
     with right:
-        data = sweep()
         offset = float(widgets.control(PAGE, "offset"))
-        fig = figures.staircase_figure(
-            OFFSETS,
-            data["jaccard"],
-            data["lovasz"],
-            offset,
-            "A 16×16 disk: loss vs the disk class's logit offset b",
-            height=300,
-        )
-        presentation.plotly_chart(
-            fig,
-            key="_h_stairs",
-            alt="1 − IoU (a staircase) and the Lovász loss (a sloped curve) "
-            "as functions of the logit offset b",
-        )
-        st.caption(
-            "Drag b: the true loss 1 − IoU (solid) only jumps and is flat in between, so its gradient "
-            "is zero; the Lovász loss (dashed) slopes down towards the better IoU."
-        )
-        logits = data["logits"].copy()
-        logits[1] += offset
-        predicted = logits.argmax(0)
-        presentation.plotly_chart(
-            figures.overlay_figure(
-                data["labels"], predicted, 1, f"Prediction at b = {offset:+.1f}", height=260
-            ),
-            key="_h_overlay",
-            alt=f"Ground truth and prediction at b = {offset:+.1f}: intersection, false positives "
-            "and false negatives",
-        )
-        st.caption("Green: intersection; orange: false positives; blue: false negatives.")
+        data = view(offset)
+        live_figure(data)
 
     st.subheader("The pages")
     for filename, title, icon, blurb in PAGE_MAP:
@@ -132,9 +134,9 @@ def main() -> None:
         cols[0].page_link(str(PAGES_DIR / filename), label=title, icon=icon)
         cols[1].markdown(blurb)
     st.caption(
-        f"Every number is computed live with PyTorch. Torch runs here on **{widgets.device_name()}**: "
-        "the training page uses it; the small examples of the Understand pages take milliseconds on "
-        "the CPU. Every view is a link: the address bar holds its parameters, so you can share or "
+        f"Every number is computed live with PyTorch. Torch runs here on **{data.device}**: "
+        "the training page uses it; the small examples of the Understand pages are computed on the "
+        "CPU. Every view is a link: the address bar holds its parameters, so you can share or "
         "bookmark it."
     )
 

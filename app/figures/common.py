@@ -29,6 +29,9 @@ FONT = {"size": 14}
 LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0.0, "xanchor": "left"}
 
 
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 1.0, "xanchor": "right"}
+
+
 LEGEND_INSIDE = {
     "orientation": "v",
     "yanchor": "top",

@@ -13,7 +13,6 @@ import plotly.graph_objects as go
 
 from app.figures.common import (
     LEGEND_BELOW,
-    LEGEND_INSIDE,
     base_layout,
     discrete_colorscale,
 )
@@ -32,6 +31,20 @@ def corner_set(corner: np.ndarray) -> str:
     """``"∅"`` or ``"{1,2}"``: the pixels (1-based) whose error is 1 at a corner of the cube."""
     members = [str(i + 1) for i, bit in enumerate(corner) if bit > 0.5]
     return "{" + ",".join(members) + "}" if members else "∅"
+
+
+CORNER_TEXT_POSITIONS = {
+    (0, 0): "bottom right",
+    (1, 0): "top right",
+    (0, 1): "middle left",
+    (1, 1): "top center",
+}
+
+
+def corner_text_position(corner: np.ndarray) -> str:
+    """Where the label of a corner of the (m₁, m₂) square goes: the two off-diagonal corners
+    project close together in the default view, so their labels point away from each other."""
+    return CORNER_TEXT_POSITIONS[(int(corner[0] > 0.5), int(corner[1] > 0.5))]
 
 
 def _xy_hover(axis_titles: tuple[str, str]) -> str:
@@ -61,6 +74,7 @@ def extension_surface_figure(
             y=grid,
             z=values,
             name="Lovász extension",
+            showlegend=True,
             colorscale=SEQUENTIAL_SCALE,
             cmin=0,
             cmax=1,
@@ -104,10 +118,10 @@ def extension_surface_figure(
             y=corners[:, 1],
             z=corner_values,
             mode="markers+text",
-            name="Δ_J at the corners",
+            name="set function Δ at the corners",
             marker={"size": 6, "color": MARK_COLOR},
             text=[f"Δ({corner_set(c)})={v:.2f}" for c, v in zip(corners, corner_values, strict=True)],
-            textposition="top center",
+            textposition=[corner_text_position(c) for c in corners],
         )
     )
     if probe is not None:
@@ -127,10 +141,12 @@ def extension_surface_figure(
             "yaxis": {"title": axis_titles[1], "range": [0, 1]},
             "zaxis": {"title": "loss", "range": [0, 1.05]},
             "aspectmode": "cube",
-            "camera": {"eye": {"x": 1.45, "y": -1.55, "z": 0.85}, "center": {"x": 0, "y": 0, "z": -0.08}},
+            "camera": {"eye": {"x": 1.6, "y": -1.7, "z": 0.9}, "center": {"x": 0, "y": 0, "z": -0.08}},
         }
     )
-    return base_layout(fig, height)
+    base_layout(fig, height)
+    fig.update_layout(margin={"l": 30, "r": 30, "t": 10, "b": 10})
+    return fig
 
 
 def regions_figure(
@@ -199,12 +215,38 @@ def regions_figure(
 
 
 def section_figure(
-    t: np.ndarray, curves: Sequence[tuple[str, np.ndarray, str]], title: str, height: int = 300
+    t: np.ndarray,
+    curves: Sequence[tuple[str, np.ndarray, str]],
+    title: str,
+    height: int = 300,
+    chord: tuple[str, np.ndarray, np.ndarray, str] | None = None,
 ) -> go.Figure:
-    """Values of several functions along a segment of the square (``t`` from 0 to 1)."""
+    """Values of several functions along a segment of the cube (``t [T]`` from 0 to 1, T odd).
+
+    ``chord``: ``(name, chord [T], curve [T], colour)``, the straight line between a curve's end
+    values, drawn dashed, with the gap between curve and chord at the midpoint t = 1/2 marked.
+    """
     fig = go.Figure()
     for name, values, color in curves:
         fig.add_trace(go.Scatter(x=t, y=values, mode="lines", name=name, line={"color": color, "width": 3}))
-    fig.update_xaxes(title="position t along the segment", gridcolor=GRID_COLOR)
-    fig.update_yaxes(title="loss", gridcolor=GRID_COLOR)
-    return base_layout(fig, height, title, legend=LEGEND_INSIDE)
+    if chord is not None:
+        name, values, curve, color = chord
+        fig.add_trace(
+            go.Scatter(
+                x=t, y=values, mode="lines", name=name, line={"color": color, "width": 2, "dash": "dash"}
+            )
+        )
+        middle = len(t) // 2
+        fig.add_trace(
+            go.Scatter(
+                x=[t[middle], t[middle]],
+                y=[values[middle], curve[middle]],
+                mode="lines+markers",
+                name="midpoint: curve above its chord",
+                line={"color": MARK_COLOR, "width": 1.5, "dash": "dot"},
+                marker={"size": 9, "color": SELECTED_FILL, "line": {"color": MARK_COLOR, "width": 2}},
+            )
+        )
+    fig.update_xaxes(title="position t along the segment", gridcolor=GRID_COLOR, range=[0, 1])
+    fig.update_yaxes(title="loss", gridcolor=GRID_COLOR, range=[0, 1.08])
+    return base_layout(fig, height, title, legend=LEGEND_BELOW | {"y": -0.25})

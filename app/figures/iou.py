@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app.figures.common import (
+    LEGEND_ABOVE,
     LEGEND_BELOW,
     base_layout,
     discrete_colorscale,
@@ -72,7 +73,8 @@ def overlay_figure(
 def iou_bars_figure(ious: Sequence[float], title: str = "IoU per class", height: int = 300) -> go.Figure:
     """One bar per class (class colours); NaN (class absent everywhere) is marked "undefined".
 
-    A dashed line marks the mean IoU over the defined classes.
+    A dashed line marks the mean IoU over the defined classes; its value is the line's legend entry,
+    placed above the plotting area so that it never covers a bar's label.
     """
     values = np.asarray(ious, dtype=float)
     classes = [f"class {c}" for c in range(len(values))]
@@ -81,42 +83,57 @@ def iou_bars_figure(ious: Sequence[float], title: str = "IoU per class", height:
             x=classes,
             y=np.nan_to_num(values, nan=0.0),
             name="IoU",
+            showlegend=False,
             marker={"color": [class_color(c) for c in range(len(values))]},
             text=["undefined" if np.isnan(v) else f"{v:.3f}" for v in values],
             textposition="outside",
+            cliponaxis=False,
             hovertemplate="%{x}: IoU %{text}<extra></extra>",
         )
     )
     defined = values[~np.isnan(values)]
     if defined.size:
         mean = float(defined.mean())
-        fig.add_hline(
-            y=mean,
-            line={"dash": "dash", "color": MARK_COLOR},
-            annotation_text=f"mean IoU {mean:.3f}",
-            annotation_position="top right",
+        fig.add_trace(
+            go.Scatter(
+                x=[classes[0], classes[-1]],
+                y=[mean, mean],
+                mode="lines",
+                name=f"mean IoU {mean:.3f}",
+                line={"dash": "dash", "color": REFERENCE_COLOR, "width": 2.5},
+                hovertemplate=f"mean IoU {mean:.3f}<extra></extra>",
+            )
         )
+    fig.update_xaxes(type="category")
     fig.update_yaxes(range=[0, 1.15], title="IoU", gridcolor=GRID_COLOR)
-    return base_layout(fig, height, title)
+    return base_layout(fig, height, title, legend=LEGEND_ABOVE)
 
 
 def staircase_figure(
+    step_x: np.ndarray,
+    step_y: np.ndarray,
     offsets: np.ndarray,
-    jaccard_loss: np.ndarray,
     lovasz: np.ndarray | None,
     current: float,
     title: str,
     height: int = 320,
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
 ) -> go.Figure:
-    """1 − IoU of the thresholded prediction vs a logit offset (a staircase) and, optionally, the
-    Lovász extension at the same predictions (continuous, with a slope)."""
+    """1 − IoU of the thresholded prediction vs a logit offset b, drawn as exact steps, and,
+    optionally, the Lovász extension at the same predictions (continuous, with a slope).
+
+    ``step_x``/``step_y`` ``[J + 2]``: the range start, the J jump offsets and the range end, with
+    the value just right of each (a horizontal-then-vertical line); ``offsets``/``lovasz`` ``[K]``.
+    ``x_range``/``y_range`` zoom in (default: everything, the loss axis from 0).
+    """
     fig = go.Figure(
         go.Scatter(
-            x=offsets,
-            y=jaccard_loss,
+            x=step_x,
+            y=step_y,
             mode="lines",
             name="1 − IoU (argmax prediction)",
-            line={"shape": "hv", "color": MARK_COLOR, "width": 3},
+            line={"shape": "hv", "color": MARK_COLOR, "width": 2.5},
         )
     )
     if lovasz is not None:
@@ -135,8 +152,15 @@ def staircase_figure(
         annotation_text=f"b = {current:+.2f}",
         annotation_position="bottom right",
     )
-    fig.update_xaxes(title="offset b added to the class's logit", gridcolor=GRID_COLOR)
-    fig.update_yaxes(title="loss", gridcolor=GRID_COLOR, rangemode="tozero")
+    fig.update_xaxes(
+        title="offset b added to the class's logit",
+        gridcolor=GRID_COLOR,
+        range=list(x_range) if x_range is not None else None,
+    )
+    if y_range is None:
+        fig.update_yaxes(title="loss", gridcolor=GRID_COLOR, rangemode="tozero")
+    else:
+        fig.update_yaxes(title="loss", gridcolor=GRID_COLOR, range=list(y_range))
     return base_layout(
         fig,
         height,

@@ -16,8 +16,11 @@ from torch import Tensor
 from ..extension import jaccard_loss_of_set, lovasz_grad
 
 __all__ = [
+    "class_thresholds",
     "cube_corners",
+    "exact_staircase",
     "extension_at",
+    "grid_convexity_witness",
     "midpoint_convexity_gap",
     "offset_sweep",
     "permutation_weights",
@@ -44,6 +47,40 @@ def offset_sweep(logits: Tensor, labels: Tensor, cls: int, offsets: Tensor) -> t
     errors_sorted, order = torch.sort(errors, dim=1, descending=True, stable=True)
     grad = lovasz_grad(fg.expand_as(errors).gather(1, order))
     return jaccard, (errors_sorted * grad).sum(1).to(torch.float64)
+
+
+def class_thresholds(logits: Tensor, cls: int) -> Tensor:
+    """``[P]`` float64: the offset b beyond which class ``cls`` wins the argmax at each pixel.
+
+    ``t_p = max_{k ≠ c} z_k(p) − z_c(p)`` for logits ``[C, H, W]``: pixel p is predicted c exactly
+    when ``b > t_p`` (ties, a set of measure zero, aside).
+    """
+    z = logits.to(torch.float64).reshape(logits.shape[0], -1)
+    others = torch.cat([z[:cls], z[cls + 1 :]]).max(0).values
+    return others - z[cls]
+
+
+def exact_staircase(
+    logits: Tensor, labels: Tensor, cls: int, lo: float, hi: float, tie: float = 1e-6
+) -> tuple[Tensor, Tensor]:
+    """``1 − IoU_c`` of the argmax prediction as an exact step function of the offset b on [lo, hi].
+
+    Returns ``(jumps [J], values [J + 1])``, float64: the distinct thresholds
+    (:func:`class_thresholds`) inside (lo, hi), ascending, and the value on each open interval
+    between them (``values[0]`` on (lo, jumps[0]), ...); thresholds closer than ``tie`` (float32
+    rounding of the logits) count as one jump. With the pixels p where ``t_p < b``
+    predicted c: ``I(b) = #{p ∈ F: t_p < b}``, ``U(b) = |F| + #{p ∉ F: t_p < b}``; 0 where U = 0.
+    """
+    thresholds = class_thresholds(logits, cls)
+    fg = (labels == cls).reshape(-1)
+    inside = torch.sort(thresholds[(thresholds > lo) & (thresholds < hi)]).values
+    jumps = inside[torch.cat([torch.tensor([True]), torch.diff(inside) > tie])]
+    right_ends = torch.cat([jumps, torch.tensor([hi], dtype=torch.float64)])
+    below = thresholds.unsqueeze(0) < right_ends.unsqueeze(1)  # [J + 1, P]: predicted c on interval
+    intersection = (below & fg).sum(1).to(torch.float64)
+    union = fg.sum().to(torch.float64) + (below & ~fg).sum(1).to(torch.float64)
+    values = torch.where(union > 0, 1.0 - intersection / union.clamp_min(1), torch.zeros_like(union))
+    return jumps, values
 
 
 def permutation_weights(fg: Tensor) -> tuple[list[tuple[int, ...]], Tensor]:
@@ -112,3 +149,22 @@ def midpoint_convexity_gap(values_of, n: int, samples: int = 2000, seed: int = 0
     b = torch.rand(samples, n, generator=generator, dtype=torch.float64)
     gap = values_of((a + b) / 2) - (values_of(a) + values_of(b)) / 2
     return float(gap.max())
+
+
+def grid_convexity_witness(values_of, n: int, steps: int = 5) -> tuple[float, Tensor, Tensor]:
+    """The midpoint test of convexity on every pair of points of the grid ``{0, 1/(s−1), .., 1}^n``.
+
+    Returns ``(gap, a [n], b [n])`` for the pair with the largest
+    ``gap = f((a+b)/2) − (f(a) + f(b))/2`` (the longest such pair on ties): ≤ 0 (up to rounding)
+    on every pair for a convex f, and a positive gap is a witnessed violation. ``values_of`` maps
+    ``[N, n]`` points to ``[N]`` values.
+    """
+    axis = torch.linspace(0.0, 1.0, steps, dtype=torch.float64)
+    points = torch.cartesian_prod(*([axis] * n)).reshape(-1, n)
+    first, second = torch.triu_indices(len(points), len(points), offset=1)
+    ends = values_of(points).to(torch.float64)
+    gaps = values_of((points[first] + points[second]) / 2) - (ends[first] + ends[second]) / 2
+    near_best = gaps >= gaps.max() - 1e-9  # among equal gaps, the longest segment is the clearest
+    length = (points[first] - points[second]).norm(dim=1)
+    best = int(torch.argmax(torch.where(near_best, length, torch.full_like(length, -1.0))))
+    return float(gaps[best]), points[first[best]], points[second[best]]

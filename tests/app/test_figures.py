@@ -47,15 +47,35 @@ def test_iou_bars_mark_undefined_and_mean():
     assert list(bar.y) == [0.5, 0.0, 1.0]
     assert bar.text[1] == "undefined"
     assert list(bar.marker.color) == [class_color(c) for c in range(3)]
-    assert "0.750" in fig.layout.annotations[0].text
+    mean = fig.data[1]
+    assert mean.name == "mean IoU 0.750" and list(mean.y) == [0.75, 0.75]
+    assert mean.line.color == palette.REFERENCE_COLOR and mean.line.dash == "dash"
 
 
-def test_staircase_has_step_line_and_surrogate():
+def test_iou_bars_mean_label_is_apart_from_the_bar_labels():
+    """The mean's label is a legend entry above the plotting area; bar labels stay inside it."""
+    fig = iou_figures.iou_bars_figure([0.82, 0.79, 0.85])  # the mean 0.820 is level with a bar top
+    assert not fig.layout.annotations
+    assert fig.data[0].showlegend is False and fig.data[1].showlegend is not False
+    legend = fig.layout.legend
+    assert legend.yanchor == "bottom" and legend.y >= 1.0  # above the plot area
+    assert fig.layout.yaxis.range[1] >= max(fig.data[0].y) + 0.1  # room for "outside" bar texts
+
+
+def test_staircase_draws_exact_steps_and_the_surrogate():
+    step_x = np.array([-1.0, -0.2, 0.4, 1.0])
+    step_y = np.array([1.0, 0.5, 0.25, 0.25])
     x = np.linspace(-1, 1, 5)
-    fig = iou_figures.staircase_figure(x, np.array([1, 1, 0.5, 0.5, 0]), np.linspace(1, 0, 5), 0.2, "t")
+    fig = iou_figures.staircase_figure(step_x, step_y, x, np.linspace(1, 0, 5), 0.2, "t")
     assert len(fig.data) == 2 and fig.data[0].line.shape == "hv"
+    assert list(fig.data[0].x) == list(step_x) and list(fig.data[0].y) == list(step_y)
     assert fig.layout.shapes[0].x0 == 0.2
-    assert len(iou_figures.staircase_figure(x, np.zeros(5), None, 0.0, "t").data) == 1
+    assert fig.layout.yaxis.rangemode == "tozero"
+    zoom = iou_figures.staircase_figure(
+        step_x, step_y, x, None, 0.0, "t", x_range=(-0.1, 0.1), y_range=(0.2, 0.6)
+    )
+    assert len(zoom.data) == 1
+    assert tuple(zoom.layout.xaxis.range) == (-0.1, 0.1) and tuple(zoom.layout.yaxis.range) == (0.2, 0.6)
 
 
 def test_boundary_segments_of_a_single_pixel():
@@ -141,6 +161,19 @@ def test_extension_surface_with_planes_soft_and_corners():
     assert fig.data[1].colorscale[0][1] == "#E69F00"
 
 
+def test_surface_corner_labels_point_away_from_each_other():
+    grid = np.linspace(0, 1, 3)
+    corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    fig = geometry_figures.extension_surface_figure(grid, np.zeros((3, 3)), corners, np.array([0, 0.5, 1, 1]))
+    positions = dict(zip(fig.data[-1].text, fig.data[-1].textposition, strict=True))
+    # the off-diagonal corners project close together: one label to the left, one to the right
+    assert positions["Δ({2})=0.50"].endswith("left") and positions["Δ({1})=1.00"].endswith("right")
+    assert positions["Δ(∅)=0.00"].endswith("right")  # into the figure, not past its left edge
+    assert len(set(positions.values())) == 4
+    assert fig.layout.scene.zaxis.title.text == "loss" and fig.layout.margin.l >= 30
+    assert fig.data[0].name == "Lovász extension" and fig.data[0].showlegend
+
+
 def test_regions_figure_lists_present_orders_and_boundaries():
     grid = np.linspace(0, 1, 3)
     region = np.array([[1, 1, 0], [1, 0, 0], [0, 0, 0]])
@@ -154,6 +187,17 @@ def test_section_figure():
     t = np.linspace(0, 1, 3)
     fig = geometry_figures.section_figure(t, [("a", t, "#000000"), ("b", 1 - t, "#111111")], "s")
     assert _names(fig) == ["a", "b"] and fig.data[1].line.color == "#111111"
+
+
+def test_section_figure_marks_the_curve_above_its_chord():
+    t = np.linspace(0, 1, 5)
+    curve = np.sqrt(t)
+    fig = geometry_figures.section_figure(
+        t, [("soft", curve, "#000000")], "s", chord=("chord", t, curve, "#111111")
+    )
+    assert fig.data[1].line.dash == "dash" and list(fig.data[1].y) == list(t)
+    marker = fig.data[2]
+    assert list(marker.x) == [0.5, 0.5] and list(marker.y) == [0.5, pytest.approx(np.sqrt(0.5))]
 
 
 def test_error_comparison_splits_by_class_and_marks_thresholds():
