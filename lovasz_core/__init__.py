@@ -11,8 +11,10 @@ from .losses import (
     LovaszSigmoidLoss,
     LovaszSoftmaxLoss,
     lovasz_hinge,
+    lovasz_hinge_flat,
     lovasz_sigmoid,
     lovasz_softmax,
+    lovasz_softmax_flat,
 )
 from .metrics import confusion_matrix, iou_from_confusion, mean_iou, per_class_iou
 
@@ -27,8 +29,10 @@ __all__ = [
     "lovasz_extension",
     "lovasz_grad",
     "lovasz_hinge",
+    "lovasz_hinge_flat",
     "lovasz_sigmoid",
     "lovasz_softmax",
+    "lovasz_softmax_flat",
     "lovasz_trace",
     "mean_iou",
     "per_class_iou",

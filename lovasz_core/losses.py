@@ -1,33 +1,38 @@
 """Lovász-Softmax, Lovász hinge and Lovász sigmoid losses (Berman et al., CVPR 2018).
 
 Same argument names, order and defaults as the paper's reference code, so the functions are a
-drop-in replacement; the work is vectorized: one sort over every (image × class) group, ignored
-pixels masked instead of removed, and a custom autograd function whose backward only scales the
-Jaccard gradient g computed in the forward pass (no graph through sort, cumsum and gather).
+drop-in replacement (``ignore`` or ``ignore_index``; ``lovasz_softmax_flat``, ``lovasz_hinge_flat``).
+Eagerly the work is vectorized: one sort over every (image × class) group, ignored pixels masked
+instead of removed, and a custom autograd function whose backward only scales the Jaccard
+gradient g computed in the forward pass. Under ``torch.compile`` and ``torch.func`` transforms
+the same loss is built from differentiable ops (:mod:`lovasz_core._traced`).
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
+from torch.autograd.function import FunctionCtx, once_differentiable
 
 from ._kernel import lovasz_kernel
+from ._traced import is_traced, lovasz_groups
 from .extension import _accumulation_dtype
 from .validation import (
     check_bool_flag,
     check_finite,
     check_floating,
     check_ignore_index,
-    check_integer_labels,
     check_label_range,
     check_ndim,
     check_probability_range,
     check_same_device,
     check_shape,
     check_tensor,
+    integer_labels,
     is_integer,
     valid_mask,
 )
@@ -37,11 +42,14 @@ __all__ = [
     "LovaszSigmoidLoss",
     "LovaszSoftmaxLoss",
     "lovasz_hinge",
+    "lovasz_hinge_flat",
     "lovasz_sigmoid",
     "lovasz_softmax",
+    "lovasz_softmax_flat",
 ]
 
 ClassSelection = str | Sequence[int]
+Classes = str | list[int]
 
 
 class _PrecomputedGradient(torch.autograd.Function):
@@ -52,45 +60,48 @@ class _PrecomputedGradient(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, inputs: Tensor, value: Tensor, gradient: Tensor) -> Tensor:  # noqa: ARG004
+    def forward(ctx: FunctionCtx, inputs: Tensor, value: Tensor, gradient: Tensor) -> Tensor:  # noqa: ARG004
         ctx.save_for_backward(gradient)
         return value.clone()
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad_output: Tensor) -> tuple[Tensor, None, None]:
-        (gradient,) = ctx.saved_tensors
+    def backward(ctx: FunctionCtx, grad_output: Tensor) -> tuple[Tensor, None, None]:
+        (gradient,) = ctx.saved_tensors  # type: ignore[attr-defined]
         return grad_output.to(gradient.dtype) * gradient, None, None
 
 
+def _one_ignore(ignore_index: object, ignore: object) -> object:
+    """``ignore`` is the reference code's name for ``ignore_index``: one of them, not both."""
+    if ignore is None:
+        return ignore_index
+    if ignore_index is not None:
+        raise TypeError(
+            "pass `ignore_index` or `ignore` (the same argument), not both: "
+            f"got {ignore_index!r} and {ignore!r}"
+        )
+    return ignore
+
+
 def _check_scores_and_labels(
-    scores_name: str,
-    scores: Tensor,
-    labels_name: str,
-    labels: Tensor,
-    ignore_index: object,
-    channel_dim: bool,
-) -> int | None:
-    """Shared door checks: tensors, dtypes, device, finiteness and matching shapes."""
-    check_tensor(scores_name, scores)
-    check_tensor(labels_name, labels)
+    scores_name: str, scores: object, labels_name: str, labels: object, traced: bool
+) -> tuple[Tensor, Tensor]:
+    """Shared door checks: tensors, dtypes, device, finiteness; float labels become int64."""
+    scores = check_tensor(scores_name, scores)
+    labels = check_tensor(labels_name, labels)
     check_floating(scores_name, scores)
-    check_integer_labels(labels_name, labels)
     check_same_device(scores_name, scores, labels_name, labels)
-    ignore_index = check_ignore_index(ignore_index)
-    if channel_dim:
-        check_ndim(scores_name, scores, "[B, C, *spatial] with 1 to 3 spatial dims", 3, 5)
-        expected = (scores.shape[0], *scores.shape[2:])
-        check_shape(labels_name, labels, expected, f"[B, *spatial] matching `{scores_name}`")
-    check_finite(scores_name, scores)
-    return ignore_index
+    labels = integer_labels(labels_name, labels, check_values=not traced)
+    if not traced:
+        check_finite(scores_name, scores)
+    return scores, labels
 
 
-def _check_classes(classes: object, num_classes: int) -> str | list[int]:
-    """``"present"``, ``"all"`` or a non-empty list of distinct-or-not indices in ``[0, C)``."""
+def _check_classes(classes: object, num_classes: int) -> Classes:
+    """``"present"``, ``"all"`` or a non-empty list of indices in ``[0, C)`` (repeats allowed)."""
     if isinstance(classes, str):
         if classes in ("present", "all"):  # ``==``, not ``is``: any equal string works
-            return classes
+            return "present" if classes == "present" else "all"
         raise ValueError(f"`classes` must be 'present', 'all' or a list of class indices, got {classes!r}")
     if isinstance(classes, Tensor):
         classes = classes.tolist()
@@ -106,7 +117,7 @@ def _check_classes(classes: object, num_classes: int) -> str | list[int]:
     return [int(c) for c in classes]
 
 
-def _class_selection(classes: str | list[int], num_classes: int, fg: Tensor, has_valid: Tensor) -> Tensor:
+def _class_selection(classes: Classes, num_classes: int, fg: Tensor, has_valid: Tensor) -> Tensor:
     """Boolean [B', C]: which (image, class) terms enter the mean (``classes`` already checked).
 
     ``fg`` is the [B', C, N] 0/1 ground truth; it is only scanned for ``classes="present"``.
@@ -121,10 +132,17 @@ def _class_selection(classes: str | list[int], num_classes: int, fg: Tensor, has
 
 
 def _class_weight_vector(
-    class_weights: object, num_classes: int, dtype: torch.dtype, device: torch.device
+    class_weights: object, num_classes: int, dtype: torch.dtype, device: torch.device, traced: bool
 ) -> Tensor:
+    """``[C]`` non-negative finite weights (all ones when ``class_weights`` is None)."""
     if class_weights is None:
         return torch.ones(num_classes, dtype=dtype, device=device)
+    if isinstance(class_weights, Sequence) and not isinstance(class_weights, str):
+        for w in class_weights:  # checked here, so also under torch.compile
+            if isinstance(w, bool) or not isinstance(w, numbers.Real):
+                raise TypeError(f"`class_weights` must contain numbers, got {w!r} ({type(w).__name__})")
+            if not (math.isfinite(float(w)) and float(w) >= 0):
+                raise ValueError(f"`class_weights` must be finite and non-negative, got {w!r}")
     try:
         weights = torch.as_tensor(class_weights, dtype=dtype, device=device)
     except (TypeError, ValueError, RuntimeError) as error:
@@ -136,7 +154,7 @@ def _class_weight_vector(
         raise ValueError(
             f"`class_weights` must have shape [C] = ({num_classes},), got {tuple(weights.shape)}"
         )
-    if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+    if not traced and (not bool(torch.isfinite(weights).all()) or bool((weights < 0).any())):
         raise ValueError("`class_weights` must be finite and non-negative")
     return weights
 
@@ -145,11 +163,14 @@ def _mean_coefficients(selected: Tensor, class_weights: Tensor) -> Tensor:
     """d loss / d group_loss for a weighted mean over selected classes, then a mean over images.
 
     ``selected`` is [B', C] bool; an image with nothing selected contributes 0 but still counts
-    in the mean over images (the reference code's convention).
+    in the mean over images (the reference code's convention). The weights are first divided by
+    the largest (the mean does not change): equal weights of any size give exactly the plain mean.
     """
-    coefficient = selected.to(class_weights.dtype) * class_weights
+    largest = class_weights.amax()
+    weights = torch.where(largest > 0, class_weights / largest, class_weights)
+    coefficient = selected.to(weights.dtype) * weights
     denominator = coefficient.sum(-1, keepdim=True)
-    coefficient = torch.where(denominator > 0, coefficient / denominator.clamp_min(1e-30), 0.0)
+    coefficient = coefficient / torch.where(denominator > 0, denominator, 1.0)
     return coefficient / selected.shape[0]
 
 
@@ -161,8 +182,8 @@ def _indicator(
 
     The losses keep masks as 0/1 floats: float arithmetic vectorizes on the CPU, boolean masks
     (``where``, ``masked_fill``) are 5–20× slower per element, and a comparison writing floats
-    directly is ~4× faster than one producing bools. Labels are small integers (or the ignore
-    index), exact in float32.
+    directly is ~4× faster than one producing bools. Labels are small integers, exact in float32
+    (a label ≥ 2²⁴ never reaches here: the door checks keep them in [0, C)).
     """
     values = values.to(dtype)
     if isinstance(target, Tensor):
@@ -194,32 +215,130 @@ def _inside_unit_interval(probs: Tensor) -> bool:
     return float(lo) >= 0.0 and float(hi) <= 1.0
 
 
+def _softmax_labels(scores: Tensor, labels: Tensor) -> Tensor:
+    """``[B, 1, *spatial]`` labels (a channel of one) lose the channel."""
+    if labels.dim() == scores.dim() and labels.dim() >= 3 and labels.shape[1] == 1:
+        return labels.squeeze(1)
+    return labels
+
+
+class _SoftmaxInputs:
+    """Checked arguments of a multi-class loss."""
+
+    def __init__(
+        self, labels: Tensor, classes: Classes, per_image: bool, ignore_index: int | None, weights: Tensor
+    ) -> None:
+        self.labels = labels
+        self.classes = classes
+        self.per_image = per_image
+        self.ignore_index = ignore_index
+        self.weights = weights
+
+
 def _check_softmax_inputs(
     scores_name: str,
-    scores: Tensor,
+    scores: object,
     labels_name: str,
-    labels: Tensor,
+    labels: object,
     classes: object,
     per_image: object,
     ignore_index: object,
     class_weights: object,
-) -> tuple[str | list[int], bool, Tensor | None, Tensor]:
-    """Every check of the multi-class losses; returns (classes, per_image, valid mask, class weights)."""
-    ignore_index = _check_scores_and_labels(scores_name, scores, labels_name, labels, ignore_index, True)
-    per_image = check_bool_flag("per_image", per_image)
+    traced: bool,
+) -> tuple[Tensor, _SoftmaxInputs]:
+    """Every check of the multi-class losses, run once per call."""
+    scores, labels = _check_scores_and_labels(scores_name, scores, labels_name, labels, traced)
+    check_ndim(scores_name, scores, "[B, C, *spatial] with 1 to 3 spatial dims", 3, 5)
+    labels = _softmax_labels(scores, labels)
+    expected = (scores.shape[0], *scores.shape[2:])
+    check_shape(
+        labels_name, labels, expected, f"[B, *spatial] (or [B, 1, *spatial]) matching `{scores_name}`"
+    )
+    index = check_ignore_index(ignore_index)
+    flag = check_bool_flag("per_image", per_image)
     num_classes = scores.shape[1]
     if num_classes < 2:
         raise ValueError(
             f"`{scores_name}` must have C >= 2 classes along dim 1, got C = {num_classes}; "
             "for a single foreground channel use lovasz_hinge or lovasz_sigmoid"
         )
-    valid = valid_mask(labels, ignore_index)
-    check_label_range(labels_name, labels, 0, num_classes - 1, valid, "class indices")
-    classes = _check_classes(classes, num_classes)
-    weights = _class_weight_vector(
-        class_weights, num_classes, _accumulation_dtype(scores.dtype), scores.device
+    if not traced:
+        check_label_range(labels_name, labels, 0, num_classes - 1, valid_mask(labels, index), "class indices")
+    chosen = _check_classes(classes, num_classes)
+    dtype = _accumulation_dtype(scores.dtype)
+    weights = _class_weight_vector(class_weights, num_classes, dtype, scores.device, traced)
+    return scores, _SoftmaxInputs(labels, chosen, flag, index, weights)
+
+
+def _softmax_loss(
+    scores_name: str,
+    scores: object,
+    labels_name: str,
+    labels: object,
+    classes: object,
+    per_image: object,
+    ignore_index: object,
+    class_weights: object,
+    from_logits: bool,
+) -> Tensor:
+    """Check once, then the Lovász-Softmax of ``softmax(scores)`` or of probabilities ``scores``."""
+    traced = is_traced(scores, labels) if isinstance(scores, Tensor) and isinstance(labels, Tensor) else False
+    probas, inputs = _check_softmax_inputs(
+        scores_name, scores, labels_name, labels, classes, per_image, ignore_index, class_weights, traced
     )
-    return classes, per_image, valid, weights
+    if from_logits:
+        probas = torch.softmax(probas, dim=1)
+    elif not traced:
+        check_probability_range(scores_name, probas)
+    return _softmax_of_checked(probas, inputs, traced)
+
+
+def _softmax_of_checked(probas: Tensor, inputs: _SoftmaxInputs, traced: bool) -> Tensor:
+    if traced:
+        return _softmax_traced(probas, inputs)
+    valid = valid_mask(inputs.labels, inputs.ignore_index)
+    return _lovasz_softmax_probas(
+        probas, inputs.labels, inputs.classes, inputs.per_image, valid, inputs.weights
+    )
+
+
+def lovasz_softmax_unchecked(logits: Tensor, labels: Tensor, ignore_index: int | None) -> Tensor:
+    """Lovász-Softmax (``classes="present"``, per batch) of ``softmax(logits)`` for inputs that
+    the caller has already checked like :func:`lovasz_softmax` does (the lab's registry)."""
+    dtype = _accumulation_dtype(logits.dtype)
+    weights = torch.ones(logits.shape[1], dtype=dtype, device=logits.device)
+    inputs = _SoftmaxInputs(labels, "present", False, ignore_index, weights)
+    return _softmax_of_checked(torch.softmax(logits, dim=1), inputs, is_traced(logits, labels))
+
+
+def _softmax_traced(probas: Tensor, inputs: _SoftmaxInputs) -> Tensor:
+    """The Lovász-Softmax from differentiable ops, for ``torch.compile`` and ``torch.func``."""
+    batch, num_classes = probas.shape[:2]
+    dtype = _accumulation_dtype(probas.dtype)
+    probs = probas.reshape(batch, num_classes, -1).to(dtype)
+    labels = inputs.labels.reshape(batch, 1, -1)
+    class_ids = torch.arange(num_classes, device=probas.device).view(1, -1, 1)
+    fg = (labels.to(torch.int64) == class_ids).to(dtype)  # [B, C, N]
+    valid = _traced_valid(labels, inputs.ignore_index, dtype)  # [B, 1, N]
+    fg = fg * valid
+    errors = (fg - probs).abs() * valid
+    if not inputs.per_image:
+        errors = errors.transpose(0, 1).reshape(1, num_classes, -1)
+        fg = fg.transpose(0, 1).reshape(1, num_classes, -1)
+        valid = valid.transpose(0, 1).reshape(1, 1, -1)
+    has_valid = valid.amax(-1) > 0  # [B', 1]
+    selected = _class_selection(inputs.classes, num_classes, fg, has_valid)
+    coefficient = _mean_coefficients(selected, inputs.weights.to(dtype))
+    length = errors.shape[-1]
+    group_loss = lovasz_groups(errors.reshape(-1, length), fg.reshape(-1, length))
+    return (coefficient.reshape(-1) * group_loss).sum()
+
+
+def _traced_valid(labels: Tensor, ignore_index: int | None, dtype: torch.dtype) -> Tensor:
+    """0/1 validity in ``dtype``, compared in int64 (the ignore index never wraps)."""
+    if ignore_index is None:
+        return torch.ones_like(labels, dtype=dtype)
+    return (labels.to(torch.int64) != ignore_index).to(dtype)
 
 
 def lovasz_softmax(
@@ -229,6 +348,7 @@ def lovasz_softmax(
     per_image: bool = False,
     ignore_index: int | None = None,
     *,
+    ignore: int | None = None,
     class_weights: Sequence[float] | Tensor | None = None,
 ) -> Tensor:
     """Multi-class Lovász-Softmax loss (Berman et al., CVPR 2018, Eq. 12).
@@ -238,11 +358,13 @@ def lovasz_softmax(
 
     Args:
         probas: ``[B, C, *spatial]`` class probabilities (softmax output), 1 to 3 spatial dims.
-        labels: ``[B, *spatial]`` integer labels in ``[0, C)``, or ``ignore_index``.
+        labels: ``[B, *spatial]`` or ``[B, 1, *spatial]`` class indices in ``[0, C)`` (integer,
+            or floating point holding whole numbers), or ``ignore_index``.
         classes: ``"present"`` (classes present in the labels), ``"all"`` (an absent class costs
             its largest probability), or a list of class indices (a repeated index counts once).
         per_image: compute the loss per image and average, instead of over the whole batch.
-        ignore_index: label of void pixels (e.g. 255), left out of every class.
+        ignore_index: label of void pixels (e.g. 255), left out of every class; ``ignore`` is
+            the reference code's name for it (give one of the two).
         class_weights: optional ``[C]`` non-negative weights of the mean over classes.
 
     Returns:
@@ -252,24 +374,59 @@ def lovasz_softmax(
     Example:
         >>> probas = torch.softmax(torch.randn(2, 3, 8, 8), dim=1)
         >>> labels = torch.randint(0, 3, (2, 8, 8))
-        >>> loss = lovasz_softmax(probas, labels)
+        >>> loss = lovasz_softmax(probas, labels, ignore=255)
     """
-    classes, per_image, valid, weight_vector = _check_softmax_inputs(
-        "probas", probas, "labels", labels, classes, per_image, ignore_index, class_weights
+    index = _one_ignore(ignore_index, ignore)
+    return _softmax_loss("probas", probas, "labels", labels, classes, per_image, index, class_weights, False)
+
+
+def lovasz_softmax_flat(probas: Tensor, labels: Tensor, classes: ClassSelection = "present") -> Tensor:
+    """The reference code's ``lovasz_softmax_flat``: Lovász-Softmax of flattened pixels.
+
+    Args:
+        probas: ``[P, C]`` class probabilities of P pixels (void pixels already removed).
+        labels: ``[P]`` class indices in ``[0, C)``.
+        classes: ``"present"``, ``"all"`` or a list of class indices, averaged as the reference
+            loop does: a class listed k times counts k times.
+
+    Returns:
+        0-d tensor; 0 (with a zero gradient) when P = 0.
+
+    Example:
+        >>> p = torch.softmax(torch.randn(10, 3), dim=1)
+        >>> loss = lovasz_softmax_flat(p, torch.randint(0, 3, (10,)))
+    """
+    if _empty_pair(probas, labels):
+        return probas.sum() * 0.0
+    check_tensor("probas", probas)
+    check_tensor("labels", labels)
+    check_ndim("probas", probas, "[P, C]", 2, 2)
+    check_shape("labels", labels, probas.shape[:1], "[P] matching `probas`")
+    weights: list[float] | None = None
+    if not isinstance(classes, str):
+        listed = _check_classes(classes, probas.shape[1])
+        classes = sorted(set(listed))
+        weights = [0.0] * probas.shape[1]
+        for c in listed:
+            weights[c] += 1.0
+    return _softmax_loss(
+        "probas", probas.t().unsqueeze(0), "labels", labels.unsqueeze(0), classes, False, None, weights, False
     )
-    check_probability_range("probas", probas)
-    return _lovasz_softmax_probas(probas, labels, classes, per_image, valid, weight_vector)
+
+
+def _empty_pair(scores: object, labels: object) -> bool:
+    return isinstance(scores, Tensor) and isinstance(labels, Tensor) and scores.numel() == labels.numel() == 0
 
 
 def _lovasz_softmax_probas(
     probas: Tensor,
     labels: Tensor,
-    classes: str | list[int],
+    classes: Classes,
     per_image: bool,
     valid: Tensor | None,
     weight_vector: Tensor,
 ) -> Tensor:
-    """The Lovász-Softmax of checked inputs (see :func:`lovasz_softmax`)."""
+    """The Lovász-Softmax of checked inputs, eagerly (see :func:`lovasz_softmax`)."""
     batch, num_classes = probas.shape[:2]
     dtype = _accumulation_dtype(probas.dtype)
     with torch.no_grad():
@@ -314,6 +471,7 @@ def _lovasz_of_probabilities(
         valid = work.pop()
         fg = work.pop()
         probs = work.pop()
+        assert fg is not None and probs is not None
         groups, channels, length = probs.shape
         batch = probas.shape[0]
         in_range = _inside_unit_interval(probs)
@@ -333,7 +491,12 @@ def _lovasz_of_probabilities(
         if not per_image:
             gradient = gradient.view(channels, batch, -1).transpose(0, 1)
         gradient = gradient.reshape(probas.shape).to(probas.dtype)
-    return _PrecomputedGradient.apply(probas, value, gradient)
+    return _attach(probas, value, gradient)
+
+
+def _attach(inputs: Tensor, value: Tensor, gradient: Tensor) -> Tensor:
+    result: Tensor = _PrecomputedGradient.apply(inputs, value, gradient)
+    return result
 
 
 def _binary_scores(scores: Tensor, labels: Tensor, name: str, labels_name: str) -> Tensor:
@@ -353,6 +516,8 @@ def lovasz_hinge(
     labels: Tensor,
     per_image: bool = True,
     ignore_index: int | None = None,
+    *,
+    ignore: int | None = None,
 ) -> Tensor:
     """Binary Lovász hinge loss (Berman et al., CVPR 2018, Eq. 10).
 
@@ -361,9 +526,9 @@ def lovasz_hinge(
 
     Args:
         logits: ``[B, *spatial]`` (or ``[B, 1, *spatial]``) real scores, foreground if > 0.
-        labels: ``[B, *spatial]`` in {0, 1}, or ``ignore_index``.
+        labels: ``[B, *spatial]`` in {0, 1} (integer, bool or whole floats), or ``ignore_index``.
         per_image: average per-image losses (default, as in the reference code) or pool the batch.
-        ignore_index: label of void pixels.
+        ignore_index: label of void pixels; ``ignore`` is the reference code's name for it.
 
     Returns:
         0-d tensor (float32 for half-precision input); an image with no valid pixel contributes 0.
@@ -371,25 +536,63 @@ def lovasz_hinge(
     Example:
         >>> loss = lovasz_hinge(torch.randn(2, 8, 8), torch.randint(0, 2, (2, 8, 8)))
     """
-    return _lovasz_hinge(logits, labels, per_image, ignore_index, "logits", "labels")
+    index = _one_ignore(ignore_index, ignore)
+    return _hinge_loss("logits", logits, "labels", labels, per_image, index)
 
 
-def _lovasz_hinge(
-    logits: Tensor,
-    labels: Tensor,
+def lovasz_hinge_flat(logits: Tensor, labels: Tensor) -> Tensor:
+    """The reference code's ``lovasz_hinge_flat``: binary Lovász hinge of ``logits [P]`` and
+    0/1 ``labels [P]`` (void pixels already removed); 0 with a zero gradient when P = 0.
+
+    Example:
+        >>> loss = lovasz_hinge_flat(torch.randn(10), torch.randint(0, 2, (10,)))
+    """
+    if _empty_pair(logits, labels):
+        return logits.sum() * 0.0
+    check_tensor("logits", logits)
+    check_tensor("labels", labels)
+    check_ndim("logits", logits, "[P]", 1, 1)
+    check_shape("labels", labels, logits.shape, "[P] matching `logits`")
+    return _hinge_loss("logits", logits.unsqueeze(0), "labels", labels.unsqueeze(0), False, None)
+
+
+def _hinge_loss(
+    logits_name: str,
+    logits: object,
+    labels_name: str,
+    labels: object,
     per_image: object,
     ignore_index: object,
-    logits_name: str,
-    labels_name: str,
 ) -> Tensor:
-    ignore_index = _check_scores_and_labels(logits_name, logits, labels_name, labels, ignore_index, False)
-    per_image = check_bool_flag("per_image", per_image)
+    traced = is_traced(logits, labels) if isinstance(logits, Tensor) and isinstance(labels, Tensor) else False
+    logits, labels = _check_scores_and_labels(logits_name, logits, labels_name, labels, traced)
+    index = check_ignore_index(ignore_index)
+    flag = check_bool_flag("per_image", per_image)
     if labels.dim() < 2:
         raise ValueError(f"`{labels_name}` must have shape [B, *spatial], got {tuple(labels.shape)}")
     scores = _binary_scores(logits, labels, logits_name, labels_name)
-    valid = valid_mask(labels, ignore_index)
+    if traced:
+        return _hinge_traced(scores, labels, flag, index)
+    valid = valid_mask(labels, index)
     check_label_range(labels_name, labels, 0, 1, valid, "binary labels")
+    return _hinge_eager(logits, scores, labels, flag, valid)
 
+
+def _hinge_traced(scores: Tensor, labels: Tensor, per_image: bool, ignore_index: int | None) -> Tensor:
+    groups = labels.shape[0] if per_image else 1
+    dtype = _accumulation_dtype(scores.dtype)
+    s = scores.reshape(groups, -1).to(dtype)
+    flat_labels = labels.reshape(groups, -1)
+    valid = _traced_valid(flat_labels, ignore_index, dtype)
+    fg = (flat_labels.to(torch.int64) == 1).to(dtype) * valid
+    errors = torch.relu(1.0 - s * (2.0 * fg - 1.0)) * valid
+    coefficient = (valid.amax(-1) > 0).to(dtype) / groups
+    return (coefficient * lovasz_groups(errors, fg)).sum()
+
+
+def _hinge_eager(
+    logits: Tensor, scores: Tensor, labels: Tensor, per_image: bool, valid: Tensor | None
+) -> Tensor:
     batch = labels.shape[0]
     dtype = _accumulation_dtype(logits.dtype)
     with torch.no_grad():
@@ -400,9 +603,11 @@ def _lovasz_hinge(
         valid_float = None if flat_valid is None else flat_valid.to(dtype)
         if valid_float is not None:
             fg.mul_(valid_float)
-        # Hinge errors m = max(0, 1 − s·y*) with signs y* = 2·fg − 1.
+        # Hinge errors m = max(0, 1 − s·y*) with signs y* = 2·fg − 1, written to a fresh
+        # contiguous buffer whatever the strides of the logits.
         signs = fg.mul(2.0).sub_(1.0)
-        errors = torch.addcmul(torch.ones((), dtype=dtype, device=s.device), s, signs, value=-1.0)
+        errors = torch.empty_like(fg)
+        torch.addcmul(torch.ones((), dtype=dtype, device=s.device), s, signs, value=-1.0, out=errors)
         del signs
         # ReLU on the bit pattern: negative floats (and −0.0) read as negative int32/int64.
         int_dtype = torch.int64 if dtype == torch.float64 else torch.int32
@@ -418,15 +623,55 @@ def _lovasz_hinge(
         group_loss, gradient = lovasz_kernel([errors, fg], coefficient)
         value = (coefficient * group_loss).sum()
         gradient = gradient.reshape(scores.shape).to(logits.dtype).reshape(logits.shape)
-    return _PrecomputedGradient.apply(logits, value, gradient)
+    return _attach(logits, value, gradient)
 
 
-def _lovasz_sigmoid_probas(
-    probas: Tensor, labels: Tensor, per_image: bool, ignore_index: int | None, labels_name: str
+def _sigmoid_loss(
+    scores_name: str,
+    scores: object,
+    labels_name: str,
+    labels: object,
+    per_image: object,
+    ignore_index: object,
+    from_logits: bool,
 ) -> Tensor:
-    """Lovász loss of per-channel probabilities ``probas`` [B, C, *spatial] against 0/1 labels."""
-    valid = valid_mask(labels, ignore_index)
+    traced = is_traced(scores, labels) if isinstance(scores, Tensor) and isinstance(labels, Tensor) else False
+    scores, labels = _check_scores_and_labels(scores_name, scores, labels_name, labels, traced)
+    index = check_ignore_index(ignore_index)
+    flag = check_bool_flag("per_image", per_image)
+    check_ndim(scores_name, scores, "[B, C, *spatial] with 1 to 3 spatial dims", 3, 5)
+    check_shape(labels_name, labels, scores.shape, f"[B, C, *spatial] matching `{scores_name}`")
+    if from_logits:
+        probas = torch.sigmoid(scores)
+    else:
+        probas = scores
+        if not traced:
+            check_probability_range(scores_name, probas)
+    if traced:
+        return _sigmoid_traced(probas, labels, flag, index)
+    valid = valid_mask(labels, index)
     check_label_range(labels_name, labels, 0, 1, valid, "binary labels")
+    return _sigmoid_eager(probas, labels, flag, valid)
+
+
+def _sigmoid_traced(probas: Tensor, labels: Tensor, per_image: bool, ignore_index: int | None) -> Tensor:
+    batch, channels = probas.shape[:2]
+    dtype = _accumulation_dtype(probas.dtype)
+    probs = probas.reshape(batch, channels, -1).to(dtype)
+    flat_labels = labels.reshape(batch, channels, -1)
+    valid = _traced_valid(flat_labels, ignore_index, dtype)
+    fg = (flat_labels.to(torch.int64) == 1).to(dtype) * valid
+    errors = (fg - probs).abs() * valid
+    if not per_image:
+        errors, fg, valid = (t.transpose(0, 1).reshape(1, channels, -1) for t in (errors, fg, valid))
+    ones = torch.ones(channels, dtype=dtype, device=probas.device)
+    coefficient = _mean_coefficients(valid.amax(-1) > 0, ones).reshape(-1)
+    length = errors.shape[-1]
+    return (coefficient * lovasz_groups(errors.reshape(-1, length), fg.reshape(-1, length))).sum()
+
+
+def _sigmoid_eager(probas: Tensor, labels: Tensor, per_image: bool, valid: Tensor | None) -> Tensor:
+    """Lovász loss of per-channel probabilities ``probas`` [B, C, *spatial] against 0/1 labels."""
     batch, channels = probas.shape[:2]
     dtype = _accumulation_dtype(probas.dtype)
     with torch.no_grad():
@@ -455,26 +700,13 @@ def _lovasz_sigmoid_probas(
     return _lovasz_of_probabilities(probas, work, coefficient, per_image)
 
 
-def _check_multilabel(
-    scores_name: str,
-    scores: Tensor,
-    labels_name: str,
-    labels: Tensor,
-    ignore_index: object,
-    per_image: object,
-) -> tuple[int | None, bool]:
-    ignore_index = _check_scores_and_labels(scores_name, scores, labels_name, labels, ignore_index, False)
-    per_image = check_bool_flag("per_image", per_image)
-    check_ndim(scores_name, scores, "[B, C, *spatial] with 1 to 3 spatial dims", 3, 5)
-    check_shape(labels_name, labels, scores.shape, f"[B, C, *spatial] matching `{scores_name}`")
-    return ignore_index, per_image
-
-
 def lovasz_sigmoid(
     logits: Tensor,
     labels: Tensor,
     per_image: bool = False,
     ignore_index: int | None = None,
+    *,
+    ignore: int | None = None,
 ) -> Tensor:
     """Multi-label Lovász loss with sigmoid errors: one Jaccard per channel, averaged over channels.
 
@@ -486,13 +718,13 @@ def lovasz_sigmoid(
         logits: ``[B, C, *spatial]`` independent per-channel scores.
         labels: ``[B, C, *spatial]`` in {0, 1}, or ``ignore_index``.
         per_image: average per-image losses instead of pooling the batch.
-        ignore_index: label value of void elements.
+        ignore_index: label value of void elements; ``ignore`` is another name for it.
 
     Example:
         >>> loss = lovasz_sigmoid(torch.randn(2, 3, 8, 8), torch.randint(0, 2, (2, 3, 8, 8)))
     """
-    ignore_index, per_image = _check_multilabel("logits", logits, "labels", labels, ignore_index, per_image)
-    return _lovasz_sigmoid_probas(torch.sigmoid(logits), labels, per_image, ignore_index, "labels")
+    index = _one_ignore(ignore_index, ignore)
+    return _sigmoid_loss("logits", logits, "labels", labels, per_image, index, True)
 
 
 class LovaszSoftmaxLoss(nn.Module):
@@ -519,7 +751,7 @@ class LovaszSoftmaxLoss(nn.Module):
         self.from_logits = from_logits
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        classes, per_image, valid, weight_vector = _check_softmax_inputs(
+        return _softmax_loss(
             "input",
             input,
             "target",
@@ -528,12 +760,8 @@ class LovaszSoftmaxLoss(nn.Module):
             self.per_image,
             self.ignore_index,
             self.class_weights,
+            bool(self.from_logits),
         )
-        if self.from_logits:
-            input = torch.softmax(input, dim=1)
-        else:
-            check_probability_range("input", input)
-        return _lovasz_softmax_probas(input, target, classes, per_image, valid, weight_vector)
 
 
 class LovaszHingeLoss(nn.Module):
@@ -545,7 +773,7 @@ class LovaszHingeLoss(nn.Module):
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return _lovasz_hinge(input, target, self.per_image, self.ignore_index, "input", "target")
+        return _hinge_loss("input", input, "target", target, self.per_image, self.ignore_index)
 
 
 class LovaszSigmoidLoss(nn.Module):
@@ -560,11 +788,6 @@ class LovaszSigmoidLoss(nn.Module):
         self.from_logits = from_logits
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        ignore_index, per_image = _check_multilabel(
-            "input", input, "target", target, self.ignore_index, self.per_image
+        return _sigmoid_loss(
+            "input", input, "target", target, self.per_image, self.ignore_index, bool(self.from_logits)
         )
-        if self.from_logits:
-            input = torch.sigmoid(input)
-        else:
-            check_probability_range("input", input)
-        return _lovasz_sigmoid_probas(input, target, per_image, ignore_index, "target")

@@ -19,9 +19,15 @@ _INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int6
 
 
 def check_tensor(name: str, value: object) -> Tensor:
-    """Return ``value`` if it is a non-empty tensor, else raise."""
+    """Return ``value`` if it is a non-empty dense (strided) tensor with data, else raise."""
     if not isinstance(value, Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor, got {type(value).__name__}")
+    if value.is_nested:
+        raise TypeError(f"`{name}` must be a dense (strided) tensor, got a nested tensor")
+    if value.layout != torch.strided:
+        raise TypeError(f"`{name}` must be a dense (strided) tensor, got layout {value.layout}")
+    if value.is_meta:
+        raise ValueError(f"`{name}` must be on a device that holds data (cpu, cuda), got device meta")
     if value.numel() == 0:
         raise ValueError(f"`{name}` must not be empty, got shape {tuple(value.shape)}")
     return value
@@ -45,6 +51,36 @@ def check_finite(name: str, value: Tensor) -> None:
     lo, hi = torch.aminmax(value.detach())
     if not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
         raise ValueError(f"`{name}` must be finite, but it contains NaN or inf values")
+
+
+def integer_labels(name: str, value: Tensor, check_values: bool = True) -> Tensor:
+    """Labels as class indices: integer and bool tensors as they are; a floating-point tensor
+    holding whole numbers (a mask loaded as float) as int64. ``check_values=False`` skips the
+    data-dependent check that the floats are whole (under ``torch.compile`` and ``torch.func``)."""
+    if not value.is_floating_point():
+        check_integer_labels(name, value)
+        return value
+    if check_values:
+        lo, hi = torch.aminmax(value.detach())
+        if not (math.isfinite(float(lo)) and math.isfinite(float(hi))) or not bool(
+            (value == value.round()).all()
+        ):
+            raise ValueError(
+                f"`{name}` must hold class indices; a floating-point `{name}` must hold whole "
+                f"numbers, got values such as {_first_fraction(value)}"
+            )
+        if float(lo) < -(2.0**63) or float(hi) >= 2.0**63:
+            raise ValueError(
+                f"`{name}` must hold int64 class indices, got values in [{float(lo)}, {float(hi)}]"
+            )
+    return value.to(torch.int64)
+
+
+def _first_fraction(value: Tensor) -> float:
+    """The first element of ``value`` that is not a whole number (NaN and ±inf included)."""
+    flat = value.detach().reshape(-1)
+    bad = ~torch.isfinite(flat) | (flat != flat.round())
+    return float(flat[bad][0])
 
 
 def check_integer_labels(name: str, value: Tensor) -> None:
@@ -86,9 +122,21 @@ def check_ignore_index(ignore_index: object) -> int | None:
     return int(ignore_index)
 
 
+def representable(dtype: torch.dtype, value: int) -> bool:
+    """True if an integer (or bool) tensor of ``dtype`` can hold ``value`` exactly."""
+    if dtype == torch.bool:
+        return value in (0, 1)
+    info = torch.iinfo(dtype)
+    return info.min <= value <= info.max
+
+
 def valid_mask(labels: Tensor, ignore_index: int | None) -> Tensor | None:
-    """Boolean mask of the labels that count, or ``None`` when nothing is ignored."""
-    if ignore_index is None:
+    """Boolean mask of the labels that count, or ``None`` when nothing is ignored.
+
+    An ``ignore_index`` that the label dtype cannot hold (256 for uint8, -1 for uint8, 2**40 for
+    int32) matches no label: it is never converted to the label dtype, where it would wrap.
+    """
+    if ignore_index is None or not representable(labels.dtype, ignore_index):
         return None
     return labels != ignore_index
 
@@ -127,6 +175,7 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
 
 
 def check_bool_flag(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"`{name}` must be a bool, got {type(value).__name__}")
-    return value
+    """A Python or NumPy bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{name}` must be a bool (or numpy.bool_), got {type(value).__name__}")
+    return bool(value)

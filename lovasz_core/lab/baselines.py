@@ -24,7 +24,14 @@ from ..validation import (
     valid_mask,
 )
 
-__all__ = ["check_logits_and_labels", "cross_entropy", "dice", "focal", "soft_jaccard"]
+__all__ = [
+    "check_logits_and_labels",
+    "cross_entropy",
+    "cross_entropy_unchecked",
+    "dice",
+    "focal",
+    "soft_jaccard",
+]
 
 
 def check_logits_and_labels(logits: Tensor, labels: Tensor, ignore_index: object) -> int | None:
@@ -62,7 +69,11 @@ def cross_entropy(logits: Tensor, labels: Tensor, ignore_index: int | None = Non
     Its gradient w.r.t. the logits is ``(p − onehot(y)) / P``: every pixel pushes in proportion
     to its error, whatever the size of its class.
     """
-    ignore_index = check_logits_and_labels(logits, labels, ignore_index)
+    return cross_entropy_unchecked(logits, labels, check_logits_and_labels(logits, labels, ignore_index))
+
+
+def cross_entropy_unchecked(logits: Tensor, labels: Tensor, ignore_index: int | None) -> Tensor:
+    """:func:`cross_entropy` of inputs already checked by :func:`check_logits_and_labels`."""
     target = labels.long()
     if ignore_index is None:
         return F.cross_entropy(logits, target)

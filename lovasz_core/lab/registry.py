@@ -8,12 +8,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 
-from ..losses import lovasz_softmax
+from ..losses import lovasz_softmax_unchecked
 from ..validation import check_choice
-from .baselines import check_logits_and_labels, cross_entropy, dice, focal, soft_jaccard
+from .baselines import (
+    check_logits_and_labels,
+    cross_entropy,
+    cross_entropy_unchecked,
+    dice,
+    focal,
+    soft_jaccard,
+)
 
 __all__ = [
     "LOSSES",
@@ -29,17 +35,19 @@ LossFn = Callable[..., Tensor]
 
 def lovasz_softmax_from_logits(logits: Tensor, labels: Tensor, ignore_index: int | None = None) -> Tensor:
     """Lovász-Softmax (classes="present", per batch) of ``softmax(logits)``."""
-    ignore_index = check_logits_and_labels(logits, labels, ignore_index)
-    return lovasz_softmax(torch.softmax(logits, dim=1), labels, ignore_index=ignore_index)
+    return lovasz_softmax_unchecked(logits, labels, check_logits_and_labels(logits, labels, ignore_index))
 
 
 def cross_entropy_plus_lovasz(
     logits: Tensor, labels: Tensor, ignore_index: int | None = None, weight: float = 1.0
 ) -> Tensor:
-    """Cross-entropy + λ·Lovász-Softmax (λ = ``weight``), the combination that trains best."""
-    return cross_entropy(logits, labels, ignore_index) + weight * lovasz_softmax_from_logits(
-        logits, labels, ignore_index
-    )
+    """Cross-entropy + λ·Lovász-Softmax (λ = ``weight``), the combination that trains best.
+
+    The inputs are checked once, then both terms are computed from them.
+    """
+    ignore_index = check_logits_and_labels(logits, labels, ignore_index)
+    cross = cross_entropy_unchecked(logits, labels, ignore_index)
+    return cross + weight * lovasz_softmax_unchecked(logits, labels, ignore_index)
 
 
 @dataclass(frozen=True)

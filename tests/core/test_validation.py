@@ -81,7 +81,8 @@ MULTICLASS_IDS = [m[0] for m in MULTICLASS]
 TAKES_CLASSES = [m for m in MULTICLASS if m[0].startswith(("lovasz_softmax", "LovaszSoftmaxLoss"))]
 
 
-def _bad_multiclass_inputs(takes_probas: bool):
+def _bad_multiclass_inputs(takes_probas: bool, core: bool):
+    """``core``: the core's losses also take whole-number float labels and [B, 1, H, W] labels."""
     p, y = _probas(), _labels()
     nan = p.clone()
     nan[0, 0, 0, 0] = float("nan")
@@ -92,13 +93,19 @@ def _bad_multiclass_inputs(takes_probas: bool):
     yield "labels not a tensor", p, y.tolist(), {}, TypeError, "labels"
     yield "labels numpy", p, y.numpy(), {}, TypeError, "labels"
     yield "integer scores", (p * 10).long(), y, {}, TypeError, "scores"
-    yield "float labels", p, y.float(), {}, TypeError, "labels"
+    if core:
+        yield "fractional float labels", p, y.float() + 0.5, {}, ValueError, "labels"
+        yield "NaN float labels", p, y.float().masked_fill(y == 0, float("nan")), {}, ValueError, "labels"
+    else:
+        yield "float labels", p, y.float(), {}, TypeError, "labels"
     yield "scores 0-d", p[0, 0, 0, 0], y, {}, ValueError, "scores"
     yield "scores 2-D", p[:, :, 0, 0], y[:, 0, 0], {}, ValueError, "scores"
     yield "scores 6-D", p.reshape(B, C, 1, 1, H, W), y.reshape(B, 1, 1, H, W), {}, ValueError, "scores"
     yield "labels wrong spatial", p, y[:, :, :-1], {}, ValueError, "labels"
     yield "labels wrong batch", p, y[:1], {}, ValueError, "labels"
-    yield "labels with channel dim", p, y.unsqueeze(1), {}, ValueError, "labels"
+    yield "labels with 2 channels", p, torch.stack([y, y], 1), {}, ValueError, "labels"
+    if not core:
+        yield "labels with channel dim", p, y.unsqueeze(1), {}, ValueError, "labels"
     yield "label == C", p, y.masked_fill(y == 0, C), {}, ValueError, "labels"
     yield "label < 0", p, y.masked_fill(y == 0, -1), {}, ValueError, "labels"
     yield "label 255 without ignore_index", p, y.masked_fill(y == 0, 255), {}, ValueError, "labels"
@@ -119,8 +126,8 @@ def _bad_multiclass_inputs(takes_probas: bool):
     yield "ignore_index float", p, y, {"ignore_index": 255.0}, TypeError, "ignore_index"
     yield "ignore_index str", p, y, {"ignore_index": "255"}, TypeError, "ignore_index"
     yield "ignore_index bool", p, y, {"ignore_index": True}, TypeError, "ignore_index"
-    yield "scores on meta", p.to("meta"), y, {}, ValueError, "device"
-    yield "labels on meta", p, y.to("meta"), {}, ValueError, "device"
+    yield "scores on meta", p.to("meta"), y, {}, ValueError, "scores"
+    yield "labels on meta", p, y.to("meta"), {}, ValueError, "labels"
     if takes_probas:
         yield "probas > 1 (logits?)", p * 3, y, {}, ValueError, "scores"
         yield "probas < 0", p - 0.5, y, {}, ValueError, "scores"
@@ -128,7 +135,8 @@ def _bad_multiclass_inputs(takes_probas: bool):
 
 @pytest.mark.parametrize("name,call,scores_name,labels_name,takes_probas", MULTICLASS, ids=MULTICLASS_IDS)
 def test_multiclass_bad_inputs(name, call, scores_name, labels_name, takes_probas):
-    for case, scores, labels, kwargs, error, arg in _bad_multiclass_inputs(takes_probas):
+    core = not name.startswith(("LOSSES", "get_loss"))
+    for case, scores, labels, kwargs, error, arg in _bad_multiclass_inputs(takes_probas, core):
         with pytest.raises(error, match=_pattern(arg, scores_name, labels_name)):
             call(scores, labels, **kwargs)
             pytest.fail(f"{name}: no error for {case}")
@@ -195,7 +203,7 @@ def _bad_binary_inputs():
     yield "scores not a tensor", s.tolist(), y, {}, TypeError, "scores"
     yield "labels not a tensor", s, y.tolist(), {}, TypeError, "labels"
     yield "integer scores", s.long(), y, {}, TypeError, "scores"
-    yield "float labels", s, y.float(), {}, TypeError, "labels"
+    yield "fractional float labels", s, y.float() + 0.5, {}, ValueError, "labels"
     yield "shape mismatch", s, y[:, :-1], {}, ValueError, "scores"
     yield "two channels", s.unsqueeze(1).expand(B, 2, H, W), y, {}, ValueError, "scores"
     yield "1-D labels", s[:, 0, 0], y[:, 0, 0], {}, ValueError, "labels"
@@ -207,7 +215,7 @@ def _bad_binary_inputs():
     yield "empty", s[:0], y[:0], {}, ValueError, "scores"
     yield "ignore_index float", s, y, {"ignore_index": 0.5}, TypeError, "ignore_index"
     yield "per_image None", s, y, {"per_image": None}, TypeError, "per_image"
-    yield "device", s.to("meta"), y, {}, ValueError, "device"
+    yield "meta scores", s.to("meta"), y, {}, ValueError, "scores"
 
 
 @pytest.mark.parametrize("name,call,scores_name,labels_name", BINARY, ids=[b[0] for b in BINARY])
@@ -241,7 +249,7 @@ def _bad_multilabel_inputs(takes_probas: bool):
     yield "scores not a tensor", s.tolist(), y, {}, TypeError, "scores"
     yield "labels not a tensor", s, y.numpy(), {}, TypeError, "labels"
     yield "integer scores", s.long(), y, {}, TypeError, "scores"
-    yield "float labels", s, y.float(), {}, TypeError, "labels"
+    yield "fractional float labels", s, y.float() - 0.25, {}, ValueError, "labels"
     yield "2-D scores", s[:, :, 0, 0], y[:, :, 0, 0], {}, ValueError, "scores"
     yield "labels without channel dim", s, y[:, 0], {}, ValueError, "labels"
     yield "labels wrong spatial", s, y[..., :-1], {}, ValueError, "labels"
@@ -250,7 +258,7 @@ def _bad_multilabel_inputs(takes_probas: bool):
     yield "empty", s[:, :, :0], y[:, :, :0], {}, ValueError, "scores"
     yield "ignore_index str", s, y, {"ignore_index": "x"}, TypeError, "ignore_index"
     yield "per_image str", s, y, {"per_image": "no"}, TypeError, "per_image"
-    yield "device", s, y.to("meta"), {}, ValueError, "device"
+    yield "meta labels", s, y.to("meta"), {}, ValueError, "labels"
     if takes_probas:
         yield "probas > 1", s + 1, y, {}, ValueError, "scores"
 
@@ -307,7 +315,7 @@ def test_trace_bad_inputs(fn):
         (m.masked_fill(fg, float("inf")), fg, ValueError, "errors"),
         (m - 2, fg, ValueError, "errors"),
         (m[:0], fg[:0], ValueError, "errors"),
-        (m.to("meta"), fg, ValueError, "device"),
+        (m.to("meta"), fg, ValueError, "errors"),
     ]
     for errors, labels, error, arg in cases:
         with pytest.raises(error, match=_pattern(arg, "errors", "fg")):
@@ -323,7 +331,7 @@ def test_jaccard_loss_of_set_bad_inputs():
         (fg.float() / 2, fg, ValueError, "mispredicted"),
         (fg, torch.tensor([0, 3, 1]), ValueError, "fg"),
         (fg[:0], fg[:0], ValueError, "mispredicted"),
-        (fg.to("meta"), fg, ValueError, "device"),
+        (fg.to("meta"), fg, ValueError, "mispredicted"),
     ]
     for mis, labels, error, arg in cases:
         with pytest.raises(error, match=_pattern(arg, "mispredicted", "fg")):
@@ -360,7 +368,7 @@ def test_metrics_bad_inputs(fn):
         ((p, t, True), {}, TypeError, "num_classes"),
         ((p[:0], t[:0], 3), {}, ValueError, "prediction"),
         ((p, t, 3), {"ignore_index": "255"}, TypeError, "ignore_index"),
-        ((p.to("meta"), t, 3), {}, ValueError, "device"),
+        ((p.to("meta"), t, 3), {}, ValueError, "prediction"),
     ]
     for args, kwargs, error, arg in cases:
         with pytest.raises(error, match=_pattern(arg, "prediction", "target")):
