@@ -20,6 +20,8 @@ _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 _LINE_BREAKS = re.compile(r"[\r\n\t\f\v\u2028\u2029]+")
 _INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 MAX_CHARS = 300
+# what GitHub-flavoured Markdown links by itself: a URL, "www.…", an e-mail address (to the next space)
+_LINKABLE = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://|www\.|[\w.+-]+@[\w-]+\.)\S*")
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -27,17 +29,26 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def literal(text: object, limit: int = MAX_CHARS) -> str:
-    """``text`` escaped so that Markdown shows every character as it is, on one line.
+    r"""``text`` escaped so that Markdown shows every character as it is, on one line.
 
     Line breaks become spaces (a value cannot start a heading or a list), control characters are
-    dropped, and text longer than ``limit`` characters is cut with "…".
+    dropped, and text longer than ``limit`` characters is cut with "…". Escapes do not stop the
+    autolinks of GitHub-flavoured Markdown (a bare ``https://…``, ``www.…`` or e-mail address is
+    linked after parsing), so such a run of text goes into a code span, which is never linked.
 
     Example:
-        >>> literal("[Log in](https://evil.example)")
-        '\\\\[Log in\\\\]\\\\(https\\\\:\\\\/\\\\/evil\\\\.example\\\\)'
+        >>> print(literal("[Log in](https://evil.example)"))
+        \[Log in\]\(`https://evil.example)`
     """
-    one_line = _INVISIBLE.sub("", _LINE_BREAKS.sub(" ", str(text)))
-    return _PUNCTUATION.sub(r"\\\1", _shorten(one_line, limit))
+    one_line = _shorten(_INVISIBLE.sub("", _LINE_BREAKS.sub(" ", str(text))), limit)
+    parts: list[str] = []
+    end = 0
+    for match in _LINKABLE.finditer(one_line):
+        parts.append(_PUNCTUATION.sub(r"\\\1", one_line[end : match.start()]))
+        parts.append(code(match.group(0), limit))
+        end = match.end()
+    parts.append(_PUNCTUATION.sub(r"\\\1", one_line[end:]))
+    return "".join(parts)
 
 
 def code(text: object, limit: int = MAX_CHARS) -> str:
