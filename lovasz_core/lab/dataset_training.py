@@ -50,7 +50,7 @@ from ..validation import check_choice, is_integer
 from .datasets import SPLITS, SceneDataset, make_dataset
 from .lanes import BINARY_LANES, CLASS_SELECTIONS, LANES, MULTICLASS_LANES
 from .models import MODEL_NAMES, make_model
-from .split_scores import SplitScores, score_split
+from .split_scores import SplitScores, _batched_confusion, score_split, scores_from_confusion
 from .training import OPTIMIZERS, _torch_threads, available_devices
 
 __all__ = [
@@ -363,12 +363,14 @@ class DatasetTrainingRun:
             self._diverge(lane, "the loss")
             return None
         loss.backward()
-        grads = [p.grad for p in lane.model.parameters() if p.grad is not None]
-        if not all(bool(torch.isfinite(g).all()) for g in grads):
+        grads = [p.grad.reshape(-1) for p in lane.model.parameters() if p.grad is not None]
+        if grads and not bool(torch.isfinite(torch.cat(grads)).all()):
             self._diverge(lane, "the gradient")
             return None
         with torch.no_grad():  # before the update: free logits are a view of the parameter
-            scores = score_split(logits.detach().argmax(1), labels, self.num_classes, self.ignore_index)
+            prediction = logits.detach().max(1).indices  # = argmax(1), an order faster on the CPU
+            counts = _batched_confusion(prediction, labels, self.num_classes, self.ignore_index)
+            scores = scores_from_confusion(counts)
         lane.optimizer.step()
         return BatchRecord(
             step=self.steps_done,
@@ -387,7 +389,7 @@ class DatasetTrainingRun:
         check_choice("split", split, SPLITS)
         with torch.no_grad(), _torch_threads(self.threads):
             logits = self.lanes[lane_key].model(self._images[split])
-        return logits.argmax(1).cpu().numpy()
+        return logits.max(1).indices.cpu().numpy()
 
     def scores(self, lane_key: str, split: str = "val") -> SplitScores:
         """Every IoU measure of one lane's current weights on ``split``."""

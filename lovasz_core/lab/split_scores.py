@@ -14,6 +14,7 @@ Void pixels (``ignore_index``) are left out of every count.
 API:
     * :func:`batched_confusion` ``(prediction [N, *], target [N, *], C, ignore_index) -> [N, C, C]``.
     * :func:`score_split` ``(prediction, target, C, ignore_index=255) -> SplitScores``.
+    * :func:`scores_from_confusion` ``([N, C, C]) -> SplitScores`` (no label checks: the fast path).
 
 Example:
     >>> target = torch.tensor([[[0, 1], [1, 1]], [[0, 0], [0, 2]]])
@@ -41,7 +42,7 @@ from ..validation import (
     valid_mask,
 )
 
-__all__ = ["SplitScores", "batched_confusion", "score_split"]
+__all__ = ["SplitScores", "batched_confusion", "score_split", "scores_from_confusion"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,7 +130,19 @@ def score_split(
         ignore_index: void label (``None``: nothing ignored).
     """
     ignore_index = _check_inputs(prediction, target, num_classes, ignore_index)
-    per_image = _batched_confusion(prediction, target, int(num_classes), ignore_index).to(torch.float64)
+    return scores_from_confusion(_batched_confusion(prediction, target, int(num_classes), ignore_index))
+
+
+def scores_from_confusion(per_image: Tensor) -> SplitScores:
+    """:class:`SplitScores` of per-image confusion matrices ``[N, C, C]`` (rows = truth).
+
+    The fast path for callers whose labels are already checked (e.g. by the loss): build
+    ``per_image`` with :func:`batched_confusion`, or from counts accumulated elsewhere.
+    """
+    check_tensor("per_image", per_image)
+    if per_image.dim() != 3 or per_image.shape[1] != per_image.shape[2]:
+        raise ValueError(f"`per_image` must have shape [N, C, C], got {tuple(per_image.shape)}")
+    per_image = per_image.to(torch.float64)
     pooled = per_image.sum(0)
     class_iou = iou_from_confusion(pooled)
     intersection = per_image.diagonal(dim1=1, dim2=2)
