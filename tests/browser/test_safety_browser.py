@@ -58,8 +58,7 @@ def test_no_page_asks_any_host_but_the_apps_own(page, app_url):
         assert_no_exception_box(page)
     page.wait_for_timeout(1000)  # late requests (fonts, the favicon)
     outside = sorted(
-        {urlsplit(u).netloc for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
-        - {own}
+        {urlsplit(u).netloc for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")} - {own}
     )
     assert outside == [], f"requests to other hosts: {outside}"
     icon = page.locator('link[rel="shortcut icon"], link[rel="icon"]').first.get_attribute("href") or ""
