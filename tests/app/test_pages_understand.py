@@ -11,9 +11,14 @@ import numpy as np
 import pytest
 import torch
 
+from app import state
+from app.params import IouJaccardParams
 from lovasz_core import per_class_iou
 from lovasz_core.lab.predictions import PredictionSpec, make_logits
-from lovasz_core.lab.shapes import make_scene
+from lovasz_core.lab.shapes import ground_truth, make_scene
+from lovasz_core.lab.views.geometry import geometry_view, point_label
+from lovasz_core.lab.views.home import home_view
+from lovasz_core.lab.views.iou_jaccard import iou_view
 
 from ..app_harness import assert_no_exception, run_page
 
@@ -60,6 +65,40 @@ def test_home_offset_moves_the_marker():
     assert plotly_specs(at)[0]["layout"]["shapes"][0]["x0"] == 2.5
 
 
+@pytest.mark.parametrize("offset", [0.0, -1.5, 3.0])
+def test_home_numbers_are_the_view_s(offset):
+    at = run_page("home.py", {"h_offset": str(offset)})
+    assert_no_exception(at)
+    view = home_view(offset)
+    captions = texts(at, "caption")
+    assert f"changes at {view.jumps} values of b only" in captions
+    assert f"lowest at b = {view.lovasz_best_offset:+.2f}" in captions
+    assert f"({view.best_jaccard:.3f}, b ≈ {view.best_offset:+.2f})" in captions
+    assert f"1 − IoU = {view.jaccard_at:.3f}, Lovász loss = {view.lovasz_at:.3f}" in captions
+    assert "bends both ways" in captions and not view.lovasz_convex_in_b
+    stairs = plotly_specs(at)[0]["data"][0]
+    assert stairs["line"]["shape"] == "hv" and np.allclose(decode(stairs["x"]), view.step_x)
+
+
+def test_home_says_convex_in_the_errors_m():
+    at = run_page("home.py")
+    assert "convex in the errors m" in texts(at, "markdown")
+    assert "convex in the errors m" in texts(at, "caption")
+
+
+def test_home_device_line_ignores_the_torch_thread_count():
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # as a training run on another page may leave it
+        at = run_page("home.py")
+    finally:
+        torch.set_num_threads(threads)
+    assert_no_exception(at)
+    captions = texts(at, "caption")
+    assert "torch threads" not in captions
+    assert home_view(0.0).device in captions
+
+
 # -- IoU and the Jaccard loss --------------------------------------------------------------
 
 
@@ -73,7 +112,7 @@ def test_iou_default_numbers_match_the_core():
     assert metric(at, "Mean IoU") == f"{float(ious.mean()):.3f}"
     intersection = int(((labels == 1) & (logits.argmax(0) == 1)).sum())
     assert metric(at, "Intersection") == str(intersection)
-    assert len(plotly_specs(at)) == 5  # truth, prediction, overlay, IoU bars, staircase
+    assert len(plotly_specs(at)) == 6  # truth, prediction, overlay, IoU bars, staircase and its zoom
 
 
 def test_iou_perfect_prediction_preset():
@@ -93,11 +132,49 @@ def test_iou_shift_slider_changes_the_intersection():
     assert metric(at, "Intersection") != before
 
 
+def _iou_view_of(params) -> object:
+    labels, _ = ground_truth(params.scene, params.size, params.classes, params.seed)
+    classes = max(params.classes, int(labels.max()) + 1)
+    spec = PredictionSpec(
+        params.shift_x, params.shift_y, params.scale, params.noise, params.temp, seed=params.seed
+    )
+    return iou_view(labels.numpy(), classes, spec, min(params.cls, classes - 1), params.offset)
+
+
 def test_iou_staircase_is_flat_almost_everywhere():
     at = run_page("iou_jaccard.py", {"ij_noise": "0", "ij_size": "16"})
-    stairs = plotly_specs(at)[-1]
-    assert stairs["data"][0]["line"]["shape"] == "hv"
-    assert "jumps" in texts(at, "caption")
+    wide, zoom = plotly_specs(at)[-2:]
+    assert wide["data"][0]["line"]["shape"] == "hv" and zoom["data"][0]["line"]["shape"] == "hv"
+    view = _iou_view_of(IouJaccardParams(noise=0.0, size=16))
+    assert np.allclose(decode(wide["data"][0]["x"]), view.step_x)
+    assert view.flat_fraction > 0.5
+    assert f"unchanged over {view.flat_fraction:.0%} of the steps" in texts(at, "caption")
+
+
+IOU_PRESETS = list(state.PAGES["iou_jaccard"].presets.items())
+
+
+@pytest.mark.parametrize(("name", "params"), IOU_PRESETS, ids=[n for n, _ in IOU_PRESETS])
+def test_iou_presets_set_every_control_and_the_texts_match_the_view(name, params):
+    at = run_page("iou_jaccard.py")
+    at.selectbox(key="_ij_preset").select(name).run()
+    assert_no_exception(at)
+    for field, value in vars(params).items():
+        assert at.session_state[state.key("iou_jaccard", field)] == value, field
+    view = _iou_view_of(params)
+    cls = params.cls
+    captions = texts(at, "caption")
+    assert f"changes only at the {view.jumps} values of b" in captions
+    assert f"({view.zoom_jumps or 'none'} in the zoom)" in captions
+    assert f"unchanged over {view.flat_fraction:.0%} of the steps" in captions
+    assert view.flat_fraction > 0.5  # "flat in between": constant on most sampled b
+    assert metric(at, "Mean IoU") == (f"{view.mean_iou:.3f}" if not np.isnan(view.mean_iou) else "undefined")
+    latex = texts(at, "latex")
+    assert f"frac{{{view.num_mispredicted}}}{{{view.union}}} = {view.delta:.4f}" in latex
+    bars = plotly_specs(at)[3]
+    assert not bars["layout"].get("annotations")
+    assert [t.get("name") for t in bars["data"]][1] == f"mean IoU {view.mean_iou:.3f}"
+    assert f"M_{{{cls}}}" in captions
 
 
 @pytest.mark.parametrize(
@@ -265,13 +342,66 @@ def test_sorting_charts_highlight_the_prefix():
 def test_geometry_default_two_pixels():
     at = run_page("geometry.py")
     assert_no_exception(at)
-    surface, _regions, _section = plotly_specs(at)
+    surface, _regions, section = plotly_specs(at)
     assert [t["type"] for t in surface["data"]].count("surface") == 3  # extension + 2 pieces
     assert metric(at, "Lovász").startswith("≤ 0")
     assert "✗" in metric(at, "soft-Jaccard")
     # At m = (0.7, 0.3) with F = {1}: order m₁ ≥ m₂, loss = 0.7, gradient (1, 0).
     info = texts(at, "info")
     assert "0.7000" in info and "(1.000, 0.000)" in info
+    assert at.subheader[0].value == "Convex in the errors m; soft-Jaccard is not"
+    assert section["layout"]["title"]["text"] == "Along the segment from m = (0, 0) to (1, 1)"
+
+
+GEOMETRY_PRESETS = list(state.PAGES["geometry"].presets.items())
+
+
+@pytest.mark.parametrize(("name", "params"), GEOMETRY_PRESETS, ids=[n for n, _ in GEOMETRY_PRESETS])
+def test_geometry_presets_and_what_the_section_shows(name, params):
+    at = run_page("geometry.py")
+    at.selectbox(key="_geo_preset").select(name).run()
+    assert_no_exception(at)
+    for field, value in vars(params).items():
+        assert at.session_state[state.key("geometry", field)] == value, field
+    bits = tuple(getattr(params, f"y{i}") for i in range(1, params.pixels + 1))
+    view = geometry_view(bits, params.m3 if params.pixels == 3 else 0.0)
+    # the drawn section shows what the heading says: soft-Jaccard above its chord, Lovász not
+    heading = at.subheader[0].value
+    assert heading.startswith("Convex in the errors m")
+    assert ("soft-Jaccard is not" in heading) == (not view.soft_is_convex)
+    section = plotly_specs(at)[2]
+    drawn = {t["name"]: np.array(decode(t["y"]), dtype=float) for t in section["data"]}
+    lovasz, soft = drawn["Lovász extension"], drawn["soft-Jaccard"]
+    middle = len(lovasz) // 2
+    assert lovasz[middle] <= (lovasz[0] + lovasz[-1]) / 2 + 1e-9
+    assert (np.diff(lovasz, 2) >= -1e-9).all()
+    soft_gap = soft[middle] - (soft[0] + soft[-1]) / 2
+    if view.soft_is_convex:
+        assert soft_gap < 1e-9 and "No pair of test points" in texts(at, "caption")
+    else:
+        assert soft_gap == pytest.approx(view.gap_soft) and soft_gap > 0.05
+        assert f"midpoint lies {view.gap_soft:.3f} above its chord" in texts(at, "caption")
+        assert metric(at, "soft-Jaccard").startswith(f"{view.gap_soft:.3f}")
+    start, end = point_label(view.section_start), point_label(view.section_end)
+    assert section["layout"]["title"]["text"] == f"Along the segment from m = {start} to {end}"
+    # the surface caption describes what is drawn
+    surface = plotly_specs(at)[0]
+    planes = [t for t in surface["data"] if t.get("name", "").startswith("piece")]
+    caption = next(c for c in texts(at, "caption").split("\n") if c.startswith("Drag to rotate"))
+    assert ("Translucent planes" in caption) == bool(planes)
+    assert ("soft-Jaccard" in caption) == params.soft
+    corners = next(t for t in surface["data"] if t.get("mode") == "markers+text")
+    assert (f"at the {len(decode(corners['x']))} corners" in caption) == bool(len(view.slice_corners))
+
+
+def test_geometry_caption_never_mentions_planes_that_are_off():
+    at = run_page("geometry.py", {"geo_planes": "false"})
+    assert_no_exception(at)
+    assert "plane" not in texts(at, "caption").lower()
+    at = run_page("geometry.py", {"geo_pixels": "3", "geo_m3": "1.0"})
+    caption = texts(at, "caption")
+    assert "Translucent planes" not in caption and "six pieces are left out" in caption
+    assert "at the 4 corners of the slice m₃ = 1.00" in caption
 
 
 def test_geometry_three_pixels_and_absent_class():
