@@ -165,7 +165,9 @@ def _decode_png_or_jpeg(data: bytes, filename: str, formats: tuple[str, ...]) ->
         with Image.open(io.BytesIO(data)) as header:
             kind, mode, (width, height) = header.format, header.mode, header.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise UploadError(f"{filename} is not an image that can be read ({error}).") from error
+        raise UploadError(
+            f"{filename} is not an image that can be read: its content is not a PNG or JPEG image."
+        ) from error
     if kind not in formats:
         raise UploadError(f"{filename} holds a {kind} image; expected {' or '.join(formats)}.")
     _check_pixels(filename, height, width)
@@ -330,7 +332,8 @@ def _logits_from_pt(data: bytes, filename: str) -> np.ndarray:
         value = torch.load(io.BytesIO(bytes(data)), map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError) as error:
         raise UploadError(
-            f"{filename} could not be loaded as one tensor (only plain tensors are accepted): {error}"
+            f"{filename} could not be loaded as one tensor: it is not a file saved with torch.save, "
+            "or it holds Python objects other than tensors (only plain tensors are accepted)."
         ) from error
     if not isinstance(value, Tensor):
         raise UploadError(f"{filename} holds a {type(value).__name__}; expected one tensor [C, H, W].")
