@@ -1,7 +1,8 @@
 """Segmentation metrics: confusion matrix, per-class IoU (Jaccard index) and mean IoU.
 
 J_c = |{y=c} ∩ {ŷ=c}| / |{y=c} ∪ {ŷ=c}| (Berman et al. 2018, Eq. 1); a class absent from both
-the ground truth and the prediction has no defined IoU (NaN) and is left out of the mean.
+the ground truth and the prediction has no defined IoU (NaN) and is left out of the mean, and so
+is a class whose id is ``ignore_index`` (as torchmetrics and the reference code's ``iou`` do).
 """
 
 from __future__ import annotations
@@ -22,12 +23,20 @@ from .validation import (
 __all__ = ["confusion_matrix", "iou_from_confusion", "mean_iou", "per_class_iou"]
 
 
+MAX_CLASSES = 10_000  # a [C, C] int64 confusion matrix of at most 800 MB
+
+
 def _check_num_classes(num_classes: object) -> int:
     if not is_integer(num_classes):
         raise TypeError(f"`num_classes` must be an int, got {type(num_classes).__name__}")
-    if num_classes < 1:
-        raise ValueError(f"`num_classes` must be >= 1, got {num_classes}")
-    return int(num_classes)
+    count = int(num_classes)  # type: ignore[call-overload]
+    if count < 1:
+        raise ValueError(f"`num_classes` must be >= 1, got {count}")
+    if count > MAX_CLASSES:
+        raise ValueError(
+            f"`num_classes` must be at most {MAX_CLASSES} (the confusion matrix is [C, C]), got {count}"
+        )
+    return count
 
 
 def confusion_matrix(
@@ -99,10 +108,20 @@ def iou_from_confusion(confusion: Tensor) -> Tensor:
 def per_class_iou(
     prediction: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = None
 ) -> Tensor:
-    """IoU of each class, ``[C]`` float64, NaN for a class absent from prediction and target."""
-    return iou_from_confusion(confusion_matrix(prediction, target, num_classes, ignore_index))
+    """IoU of each class, ``[C]`` float64, NaN for a class absent from prediction and target and
+    for the class ``ignore_index`` when it is a class id (its pixels are not scored)."""
+    iou = iou_from_confusion(confusion_matrix(prediction, target, num_classes, ignore_index))
+    if ignore_index is not None and 0 <= ignore_index < num_classes:  # checked by confusion_matrix
+        iou[ignore_index] = torch.nan
+    return iou
 
 
 def mean_iou(prediction: Tensor, target: Tensor, num_classes: int, ignore_index: int | None = None) -> Tensor:
-    """Mean IoU over the classes whose IoU is defined (0-d float64; NaN if none is)."""
+    """Mean IoU over the classes whose IoU is defined (0-d float64; NaN if none is).
+
+    Example:
+        >>> preds, target = torch.tensor([0, 1, 1, 2, 0, 2]), torch.tensor([0, 1, 2, 2, 1, 0])
+        >>> round(float(mean_iou(preds, target, 3, ignore_index=0)), 4)  # (1/3 + 1/2) / 2
+        0.4167
+    """
     return per_class_iou(prediction, target, num_classes, ignore_index).nanmean()

@@ -11,13 +11,14 @@ a Gaussian blur and ε ~ N(0, 1) is drawn from a generator seeded with ``seed``.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..validation import check_integer_labels, check_tensor
+from ..validation import check_integer_labels, check_tensor, is_integer
 
 __all__ = ["PredictionSpec", "class_offset_logits", "hinge_errors", "make_logits", "softmax_errors"]
 
@@ -36,7 +37,14 @@ class PredictionSpec:
     seed: int = 0
 
     def validate(self) -> None:
-        """Raise ValueError naming the first out-of-range field."""
+        """Raise TypeError (not a number, a seed not an int) or ValueError (out of range) naming
+        the first bad field."""
+        if not is_integer(self.seed):
+            raise TypeError(f"PredictionSpec.seed must be an int, got {type(self.seed).__name__}")
+        for name in ("shift_x", "shift_y", "scale", "noise", "temperature", "blur", "confidence"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"PredictionSpec.{name} must be a number, got {type(value).__name__}")
         checks = {
             "scale": 0.05 <= self.scale <= 20,
             "noise": 0 <= self.noise <= 100,
@@ -105,8 +113,13 @@ def make_logits(labels: Tensor, num_classes: int, spec: PredictionSpec | None = 
     check_integer_labels("labels", labels)
     if labels.dim() != 2:
         raise ValueError(f"`labels` must have shape [H, W], got {tuple(labels.shape)}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+    if not is_integer(num_classes):
+        raise TypeError(f"`num_classes` must be an int, got {type(num_classes).__name__}")
+    num_classes = int(num_classes)
+    if num_classes < 2:
         raise ValueError(f"`num_classes` must be an int >= 2, got {num_classes!r}")
+    if spec is not None and not isinstance(spec, PredictionSpec):
+        raise TypeError(f"`spec` must be a PredictionSpec or None, got {type(spec).__name__}")
     lo, hi = int(labels.min()), int(labels.max())
     if lo < 0 or hi >= num_classes:
         raise ValueError(f"`labels` must hold classes in [0, {num_classes - 1}], got values in [{lo}, {hi}]")

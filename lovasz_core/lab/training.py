@@ -239,6 +239,10 @@ class TrainingRun:
         """
         if not isinstance(config, TrainingConfig):
             raise TypeError(f"`config` must be a TrainingConfig, got {type(config).__name__}")
+        if threads is not None:
+            _check_int("threads", threads)
+            if threads < 1:
+                raise ValueError(f"`threads` must be None or an int >= 1, got {threads}")
         self.config = config.validated()
         cfg = self.config
         self.sample = load_image(cfg.image, cfg.size, cfg.num_classes, cfg.seed)
@@ -287,7 +291,7 @@ class TrainingRun:
 
     def snapshots(self, lane_key: str) -> list[tuple[int, np.ndarray]]:
         """``[(step, mask [H, W])]`` kept every ``snapshot_every`` steps for one lane."""
-        return list(self.lanes[lane_key].snapshots)
+        return list(self.lanes[check_choice("lane_key", lane_key, self.lanes)].snapshots)
 
     def seconds_per_step(self, last: int = 20) -> dict[str, float]:
         """Median wall time of one step per lane over its last ``last`` records."""
