@@ -34,6 +34,7 @@ TRUE_POSITIVE_COLOR = "#009E73"  # bluish green: the intersection
 FALSE_POSITIVE_COLOR = "#D55E00"  # vermillion: predicted c, is not c
 FALSE_NEGATIVE_COLOR = "#882E99"  # purple: is c, predicted something else
 TRUE_NEGATIVE_COLOR = "#EEEEEE"
+VOID_COLOR = "#9E9E9E"  # mid grey: void pixels (label 255), left out of the loss
 OUTCOME_COLORS: dict[str, str] = {
     "true negative": TRUE_NEGATIVE_COLOR,
     "intersection (TP)": TRUE_POSITIVE_COLOR,

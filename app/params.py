@@ -64,6 +64,19 @@ class SortingParams:
         "Remove class c from the ground truth",
         help="Relabel its pixels as background, to see what an absent class costs.",
     )
+    void: int = param(
+        0,
+        "Void band around objects (px, label 255)",
+        lo=0,
+        hi=3,
+        step=1,
+        help="Pascal VOC marks a band along every object outline as void (255): unlabelled pixels.",
+    )
+    ignore: bool = param(
+        True,
+        "ignore_index=255: leave void pixels out",
+        help="Off: the void pixels stay in the sort as 'not c', and lovasz_softmax refuses the labels.",
+    )
     k: int = param(12, "Step k: the k largest errors", lo=0, hi=1024, step=1)
     all_ranks: bool = param(
         False,
@@ -189,7 +202,9 @@ register(
             image="horse", classes=2, lr="0.01", mode="finetune", warmup=100, steps=400
         ),
         "Free logits (the loss's own geometry)": LiveTrainingParams(model="free_logits", lr="0.1", steps=200),
-        "Diverging (huge learning rate)": LiveTrainingParams(optimizer="sgd", lr="1000000", steps=100),
+        "Diverging (huge learning rate)": LiveTrainingParams(
+            image="horse", classes=2, optimizer="sgd", lr="1000000", steps=100
+        ),
         "Camera, 3 classes": LiveTrainingParams(image="camera", classes=3, lr="0.01", steps=400),
     },
 )
@@ -219,6 +234,8 @@ register(
         "Absent class": SortingParams(absent=True, k=1),
         "Hinge errors": SortingParams(errors="hinge", k=10),
         "Rare class, 3 classes": SortingParams(scene="rare", classes=3, cls=2, size=24, k=8),
+        "Void band, ignored": SortingParams(shift_x=0.0, noise=0.0, temp=2.0, void=1, k=20),
+        "Void band, not ignored": SortingParams(shift_x=0.0, noise=0.0, temp=2.0, void=1, ignore=False, k=20),
     },
 )
 register(
@@ -233,3 +250,23 @@ register(
         "vs soft-Jaccard": GeometryParams(soft=True, planes=False),
     },
 )
+
+
+@dataclass(frozen=True)
+class YourDataParams:
+    """Page "Your data and your model" (the uploaded files themselves stay in the session)."""
+
+    cls: int = param(1, "Class c to inspect", lo=0, hi=15, step=1)
+    shared: bool = param(
+        False,
+        "One colour scale for both maps",
+        help="Off: each map on its own scale, ± its largest |∂L/∂z_c| (where each loss pushes). "
+        "On: one scale for both (how hard each pushes).",
+    )
+    shift_x: float = param(2.0, "Shift right (px)", lo=-8.0, hi=8.0, step=0.5)
+    shift_y: float = param(1.0, "Shift down (px)", lo=-8.0, hi=8.0, step=0.5)
+    noise: float = param(1.0, "Logit noise σ", lo=0.0, hi=4.0, step=0.1)
+    temp: float = param(1.5, "Temperature T", lo=0.25, hi=4.0, step=0.05)
+
+
+register("your_data", "yd", YourDataParams)

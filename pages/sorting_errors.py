@@ -23,8 +23,10 @@ PLAY_SECONDS = 0.8
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def cached_view(labels: np.ndarray, logits: np.ndarray, cls: int, kind: str, absent: bool) -> SortingView:
-    return sorting_view(labels, logits, cls, kind, absent)
+def cached_view(
+    labels: np.ndarray, logits: np.ndarray, cls: int, kind: str, absent: bool, void: int, ignore: bool
+) -> SortingView:
+    return sorting_view(labels, logits, cls, kind, absent, void, ignore)
 
 
 # ------------------------------------------------------------------------------------------
@@ -152,7 +154,16 @@ def pixel_maps(view: SortingView, k: int, selected: int | None, cls: int) -> Non
     for column, (kind, values, title, caption) in zip(st.columns(4), maps, strict=True):
         chart_key = f"_se_map_{kind}_{generation}"
         fig = figures.pixel_map_figure(
-            values, kind, view.fg, prefix, selected, title, hover, height=270, class_index=cls
+            values,
+            kind,
+            view.fg,
+            prefix,
+            selected,
+            title,
+            hover,
+            height=270,
+            class_index=cls,
+            void=view.void,
         )
         presentation.plotly_chart(
             fig,
@@ -231,6 +242,26 @@ def linked_views(view: SortingView, cls: int) -> None:
     rank_panels(view, k, selected)
     widgets.share_link(PAGE, state.current(PAGE))
     state.publish(PAGE)  # a fragment rerun: keep the address bar at this k
+
+
+def void_notes(view: SortingView) -> None:
+    """How many pixels are void, and what the loss does with them."""
+    count = int(view.void.sum())
+    if count == 0:
+        return
+    if view.ignored:
+        st.info(
+            f"**{view.ignored} void pixels** (label 255, grey on the maps) are ignored: they are not "
+            f"in the sort (P = {view.size} of {view.errors.size} pixels), count in neither I nor U, and "
+            "get g = 0, so no gradient.",
+            icon=":material/texture:",
+        )
+    else:
+        st.warning(
+            f"**{count} void pixels** (label 255) are in the sort as 'not c'. lovasz_softmax refuses "
+            f"these labels without ignore_index=255: {view.loss_error}",
+            icon=":material/texture:",
+        )
 
 
 def facts(view: SortingView, chosen: params.SortingParams) -> None:
@@ -334,8 +365,12 @@ st.sidebar.subheader("Loss")
 cls = int(widgets.control(PAGE, "cls", st.sidebar, hi=num_classes - 1))
 kind = widgets.control(PAGE, "errors", st.sidebar, horizontal=True)
 absent = bool(widgets.control(PAGE, "absent", st.sidebar))
+st.sidebar.subheader("Void pixels")
+void = int(widgets.control(PAGE, "void", st.sidebar))
+ignore = bool(widgets.control(PAGE, "ignore", st.sidebar))
 try:
-    view = cached_view(labels, widgets.load_logits(labels, num_classes, spec), cls, kind, absent)
+    logits = widgets.load_logits(labels, num_classes, spec)
+    view = cached_view(labels, logits, cls, kind, absent, void, ignore)
 except (ValueError, TypeError) as error:
     st.error(f"Cannot compute the trace: {error}")
     st.stop()
@@ -344,6 +379,7 @@ if view.size < 4:
         f"A {view.shape[0]}×{view.shape[1]} image has only {view.size} pixel(s): the walk-through is "
         "trivial. Try 8×8 or more."
     )
+void_notes(view)
 playing = bool(st.session_state.get(PLAYING, False))
 st.fragment(linked_views, run_every=PLAY_SECONDS if playing else None)(view, cls)
 facts(view, state.current(PAGE))

@@ -33,6 +33,7 @@ from app.palette import (
     SEQUENTIAL_SCALE,
     TRANSPARENT,
     TRUE_NEGATIVE_COLOR,
+    VOID_COLOR,
     class_color,
     loss_color,
 )
@@ -60,6 +61,7 @@ def pixel_map_figure(
     hover: Sequence[str] | None = None,
     height: int = 330,
     class_index: int = 1,
+    void: np.ndarray | None = None,
 ) -> go.Figure:
     """A clickable ``[H, W]`` map: ``kind`` is ``"fg"`` (ground truth), ``"errors"`` (Viridis,
     0..max(1, m)) or ``"weights"`` (g ≥ 0, sequential from 0).
@@ -90,6 +92,16 @@ def pixel_map_figure(
     )
     outline_color = PLOT_BACKGROUND if kind != "fg" else MARK_COLOR
     fig.add_trace(outline_trace(fg, "ground truth of c", color=outline_color, width=2.0, dash="dot"))
+    if void is not None and void.any():  # void pixels in grey, whatever the map shows
+        fig.add_trace(
+            go.Heatmap(
+                z=np.where(void, 1.0, np.nan),
+                name="void (255)",
+                colorscale=discrete_colorscale([VOID_COLOR, VOID_COLOR]),
+                showscale=False,
+                hoverinfo="skip",
+            )
+        )
     if prefix is not None and prefix.any():
         # thinner when the prefix covers much of the image, so the outline does not hide the map
         width = 3.5 if prefix.mean() <= 0.1 else 1.5

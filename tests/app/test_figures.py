@@ -140,7 +140,11 @@ def test_sorted_panels_visible_range_and_k_zero():
         errors, errors > 0.5, errors, errors, k=0, threshold_rank=None, visible=20
     )
     assert tuple(fig.layout.xaxis.range) == (0.5, 20.5)
-    assert not fig.layout.shapes
+    # no cursor at k = 0: the only line is the loss that panel ④ reaches, at Σ m·g over all ranks
+    (line,) = fig.layout.shapes
+    assert line.yref == "y4" and line.y0 == pytest.approx(float(np.sum(errors * errors)))
+    cut = [a.text for a in fig.layout.annotations if "not shown" in (a.text or "")]
+    assert cut == [f"ranks 21–100 not shown: they add {np.sum(errors[20:] ** 2):.4f}"]
 
 
 def test_extension_surface_with_planes_soft_and_corners():

@@ -490,3 +490,12 @@ def test_a_linked_class_index_beyond_the_class_count_is_reported():
     assert "ij_cls" in texts(at, "warning") and "outside 0–1" in texts(at, "warning")
     fine = run_page("iou_jaccard.py", {"ij_classes": "3", "ij_cls": "2"})
     assert fine.slider(key="ij_cls").value == 2 and "ij_cls" not in texts(fine, "warning")
+
+
+def test_sorting_void_band_is_counted_and_left_out_of_the_sort():
+    at = run_page("sorting_errors.py", {"se_void": "1", "se_shift_x": "0", "se_noise": "0", "se_temp": "2"})
+    assert_no_exception(at)
+    assert "void pixels" in texts(at, "info") and "are ignored" in texts(at, "info")
+    at = run_page("sorting_errors.py", {"se_void": "1", "se_ignore": "false"})
+    assert_no_exception(at)
+    assert "refuses these labels" in texts(at, "warning")

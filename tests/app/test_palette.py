@@ -9,7 +9,7 @@ from pathlib import Path
 from app import palette
 
 ROOT = Path(__file__).resolve().parents[2]
-COLOUR_LITERAL = re.compile(r"[\"']#[0-9A-Fa-f]{3,8}[\"']|rgba?\(")
+COLOUR_LITERAL = re.compile(r"[\"']#[0-9A-Fa-f]{3,8}[\"']|(?<!\w)rgba?\(")
 
 
 def test_outcome_colours_are_never_class_colours():

@@ -77,3 +77,31 @@ def test_bad_input_names_the_argument():
         sorting_view(labels, logits, 7)
     with pytest.raises(ValueError, match="`labels`"):
         sorting_view(labels[:4], logits, 1)
+
+
+def test_void_pixels_are_left_out_of_the_sort_and_get_no_gradient():
+    labels, logits = _case(size=16)
+    view = sorting_view(labels, logits, 1, void_band=1, ignore_void=True)
+    assert view.ignored == int(view.void.sum()) > 0
+    assert view.size == labels.size - view.ignored
+    assert not np.isin(view.order, np.flatnonzero(view.void)).any()
+    assert np.all(view.ranks[view.void] == 0) and np.all(view.weights[view.void] == 0)
+    probas = torch.from_numpy(logits).double().softmax(0)[None]
+    truth = torch.from_numpy(view.truth)[None]
+    expected = lovasz_softmax(probas, truth, classes="all", ignore_index=255)
+    assert view.loss_all == pytest.approx(float(expected)) and view.loss_error == ""
+    assert view.contributions_map.sum() == pytest.approx(view.loss)
+
+
+def test_without_ignore_index_void_pixels_are_sorted_as_not_c_and_the_loss_refuses_the_labels():
+    labels, logits = _case(size=16)
+    view = sorting_view(labels, logits, 1, void_band=1, ignore_void=False)
+    assert view.ignored == 0 and view.size == labels.size
+    assert "labels" in view.loss_error and math.isnan(view.loss_all)
+    assert not view.fg[view.void].any()
+
+
+def test_every_pixel_void_is_a_readable_error():
+    labels, logits = _case(size=2)
+    with pytest.raises(ValueError, match="void"):
+        sorting_view(labels, logits, 1, void_band=2, ignore_void=True)
