@@ -39,6 +39,7 @@ navigation = st.navigation(
         ],
         "Compare": [
             _page("gradients.py", "Gradients: Lovász vs cross-entropy", ":material/compare:"),
+            _page("your_data.py", "Your data and your model", ":material/upload_file:"),
         ],
         "Train": [_page("live_training.py", "Live training", ":material/model_training:")],
         "Teach": [_page("lesson.py", "Lesson", ":material/school:")],
