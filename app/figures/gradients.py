@@ -23,6 +23,7 @@ from app.palette import (
     TRANSPARENT,
     loss_color,
 )
+from lovasz_core.lab.views.gradients import PixelView
 
 
 # --------------------------------------------------------------------------- gradients page
@@ -33,8 +34,9 @@ def gradient_maps_figure(
     zmax: float | None = None,
     selected: tuple[int, int] | None = None,
     colorbar_title: str = "∂L/∂z_c",
+    scales: Mapping[str, float] | None = None,
 ) -> go.Figure:
-    """Side-by-side signed maps ``[H, W]`` on one symmetric ``RdBu_r`` scale, clickable.
+    """Side-by-side signed maps ``[H, W]`` on a symmetric ``RdBu_r`` scale, clickable.
 
     Args:
         maps: ``{loss_key: [H, W]}`` signed values (e.g. ∂L/∂z_c), all the same shape.
@@ -42,6 +44,8 @@ def gradient_maps_figure(
         boundary: optional ``[H, W]`` bool, ground-truth boundary pixels drawn as grey dots.
         zmax: half-width of the colour range; default max |value| over all maps (shared scale).
         selected: optional (row, col) pixel to ring in every panel.
+        scales: ``{loss_key: s}``, one half-width per map: each map is drawn as value / s on
+            [−1, 1] and its title gives s (per-map scales); hovering still shows the value.
 
     Each panel carries a transparent scatter trace over all pixels (``customdata`` = [row, col]):
     heatmaps return no selection in ``st.plotly_chart(on_select=...)``, scatter points do.
@@ -50,16 +54,23 @@ def gradient_maps_figure(
     if not keys:
         raise ValueError("`maps` must hold at least one map")
     height, width = next(iter(maps.values())).shape
+    shown = {key: maps[key] for key in keys}
+    names = [titles.get(k, k) for k in keys]
+    if scales is not None:
+        shown = {key: maps[key] / (scales[key] if scales[key] > 0 else 1.0) for key in keys}
+        names = [
+            f"{name}<br><sup>±{scales[key]:.1e} (own scale)</sup>"
+            for name, key in zip(names, keys, strict=True)
+        ]
+        zmax = 1.0
     if zmax is None:
         zmax = max(float(np.abs(m).max()) for m in maps.values())
     zmax = zmax if zmax > 0 else 1.0
-    fig = make_subplots(
-        rows=1, cols=len(keys), subplot_titles=[titles.get(k, k) for k in keys], horizontal_spacing=0.02
-    )
+    fig = make_subplots(rows=1, cols=len(keys), subplot_titles=names, horizontal_spacing=0.02)
     rows, cols = np.mgrid[0:height, 0:width]
     custom = np.stack([rows.ravel(), cols.ravel()], axis=1)
     for i, key in enumerate(keys, start=1):
-        fig.add_trace(go.Heatmap(z=maps[key], coloraxis="coloraxis", hoverinfo="skip"), row=1, col=i)
+        fig.add_trace(go.Heatmap(z=shown[key], coloraxis="coloraxis", hoverinfo="skip"), row=1, col=i)
         if boundary is not None and boundary.any():
             by, bx = np.nonzero(boundary)
             fig.add_trace(
@@ -116,8 +127,8 @@ def gradient_maps_figure(
             "cmid": 0.0,
             "colorbar": {"title": {"text": colorbar_title}, "thickness": 12, "exponentformat": "e"},
         },
-        margin={"l": 0, "r": 0, "t": 28, "b": 0},
-        height=290,
+        margin={"l": 0, "r": 0, "t": 44 if scales is not None else 28, "b": 0},
+        height=300,
         clickmode="event+select",
         dragmode=False,
     )
@@ -130,7 +141,9 @@ def magnitude_histograms_figure(
     titles: Mapping[str, str],
     bins: int = 30,
 ) -> go.Figure:
-    """Histograms of log10 ‖∂L/∂z_i‖ on each region (foreground, background, boundary), per loss.
+    """Histograms of log10 ‖∂L/∂z_i‖₂ (L2 over the classes) per region and loss.
+
+    Regions: foreground, background, boundary.
 
     ``magnitudes``: ``{loss: [H, W]}``; ``regions``: ``{name: [H, W] bool}``. Each region's
     histogram is normalised to percent of that region's pixels, so regions of very different
@@ -159,7 +172,7 @@ def magnitude_histograms_figure(
                 row=1,
                 col=i,
             )
-        fig.update_xaxes(title_text="log10 ‖∂L/∂z‖", row=1, col=i)
+        fig.update_xaxes(title_text="log10 ‖∂L/∂z_i‖₂", row=1, col=i)
     fig.update_yaxes(title_text="% of the region's pixels", row=1, col=1)
     fig.update_layout(barmode="overlay", height=280, margin=MARGIN, legend={"orientation": "h", "y": -0.35})
     return fig
@@ -213,38 +226,21 @@ def push_share_figure(
         tickvals=ticks,
         ticktext=labels,
     )
-    fig.update_yaxes(
-        title_text="share of the total gradient push", type="log", tickvals=ticks, ticktext=labels
-    )
+    fig.update_yaxes(title_text="share of the push Σ‖∂L/∂z_i‖₁", type="log", tickvals=ticks, ticktext=labels)
     fig.update_layout(height=330, margin=MARGIN, legend={"orientation": "h", "y": -0.3})
     return fig
 
 
-def pixel_numbers(
-    row: int,
-    col: int,
-    grads: Mapping[str, np.ndarray],
-    probabilities: np.ndarray,
-    label: int,
-    class_names: Sequence[str],
-    titles: Mapping[str, str],
-) -> pd.DataFrame:
-    """The numbers of one pixel for every loss: ∂L/∂z_c per class, ‖∂L/∂z‖ and its rank.
-
-    ``grads``: ``{loss: [C, H, W]}``; ``probabilities``: ``[C, H, W]``; ``label``: true class.
-    Rank 1 = the pixel with the largest gradient magnitude under that loss.
-    """
+def pixel_table(pixel: PixelView, class_names: Sequence[str]) -> pd.DataFrame:
+    """The selected pixel's numbers as a table of text, one row per loss: ∂L/∂z per class (signed),
+    the L2 norm ‖∂L/∂z_i‖₂ over the classes, its rank among all pixels and its ratio to the median."""
     rows = []
-    for key, grad in grads.items():
-        magnitude = np.linalg.norm(grad, axis=0)
-        value = float(magnitude[row, col])
-        entry: dict[str, object] = {"loss": titles.get(key, key)}
-        for c, name in enumerate(class_names):
-            entry[f"∂L/∂z[{name}]"] = float(grad[c, row, col])
-        entry["‖∂L/∂z‖"] = value
-        entry["rank of ‖∂L/∂z‖"] = f"{int((magnitude > value).sum()) + 1} / {magnitude.size}"
-        entry["× median pixel"] = value / max(float(np.median(magnitude)), 1e-30)
+    for row in pixel.rows:
+        entry: dict[str, str] = {"loss": row.label}
+        for name, value in zip(class_names, row.grad, strict=True):
+            entry[f"∂L/∂z[{name}]"] = f"{value:+.3e}"
+        entry["‖∂L/∂z‖₂"] = f"{row.norm:.3e}"
+        entry["rank of ‖∂L/∂z‖₂"] = f"{row.rank} / {row.pixels}"
+        entry["× median pixel"] = f"{row.times_median:.1f}×"
         rows.append(entry)
-    frame = pd.DataFrame(rows).set_index("loss")
-    frame.attrs["p_true"] = float(probabilities[label, row, col])
-    return frame
+    return pd.DataFrame(rows).set_index("loss")

@@ -6,6 +6,7 @@ Pure builders: numpy arrays in, plotly figures out; no Streamlit calls.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -19,6 +20,7 @@ from app.palette import (
     class_color,
     loss_color,
 )
+from lovasz_core.lab.views.live_training import LaneView
 
 PAST_DASHES = ("dot", "dash")  # past runs overlaid on the curves
 
@@ -32,37 +34,50 @@ def downsample_steps(frame: pd.DataFrame, max_points: int = 200) -> pd.DataFrame
     return frame[(frame["step"] % stride == 0) | (frame["step"] == last)]
 
 
+GAP_TICKS = (0.001, 0.01, 0.1, 1.0)
+
+
 def training_curves_figure(
-    current: pd.DataFrame,
+    current: pd.DataFrame | Mapping[str, object],
     titles: Mapping[str, str],
     total_steps: int | None = None,
     warmup_steps: int | None = None,
-    past: Sequence[tuple[str, pd.DataFrame]] = (),
+    past: Sequence[tuple[str, pd.DataFrame | Mapping[str, object]]] = (),
     rare_class: str | None = None,
 ) -> go.Figure:
-    """Loss, mean IoU and (optionally) the rarest class's IoU vs step for every lane, shared axes.
+    """Loss and the IoU gap of every lane against the step, shared x axes.
 
-    ``current`` and each past frame have columns ``step, loss_key, loss, mean_iou`` (and
-    ``rare_iou`` when ``rare_class`` names the rarest class: a third panel). Past runs are
-    overlaid dotted/dashed and labelled with their name; a vertical line marks the fine-tune
-    switch from CE to each lane's own loss.
+    ``current`` and each past run have columns ``step, loss_key, loss`` and either ``gap_mean``
+    (1 − mean IoU, and ``gap_rare`` when ``rare_class`` names the rarest class: a third panel),
+    drawn on log axes where lanes near IoU 1 separate, or ``mean_iou`` on a linear axis. Past runs
+    are overlaid thinner, dotted/dashed, each under its own legend heading; a vertical line marks
+    the fine-tune switch from CE to each lane's own loss.
     """
-    panels = [("loss", "Loss (each lane's own objective)"), ("mean_iou", "Mean IoU")]
-    if rare_class is not None and "rare_iou" in current.columns:
-        panels.append(("rare_iou", f"IoU of the rarest class ({rare_class})"))
+    current = pd.DataFrame(current)
+    gaps = "gap_mean" in current.columns
+    panels = [("loss", "Loss (each lane's own objective, log)")]
+    if gaps:
+        panels.append(("gap_mean", "1 − mean IoU (log; lower is better)"))
+        if rare_class is not None and "gap_rare" in current.columns:
+            panels.append(("gap_rare", f"1 − IoU of the rarest class, {rare_class} (log)"))
+    else:
+        panels.append(("mean_iou", "Mean IoU"))
     fig = make_subplots(
-        rows=1, cols=len(panels), subplot_titles=[title for _, title in panels], horizontal_spacing=0.06
+        rows=1, cols=len(panels), subplot_titles=[title for _, title in panels], horizontal_spacing=0.07
     )
     runs = [
-        ("", current, "solid", 1.0),
-        *[(name, frame, PAST_DASHES[i % 2], 0.6) for i, (name, frame) in enumerate(past)],
+        ("This run", current, "solid", 2.5),
+        *[
+            (f"{name} ({PAST_DASHES[i % 2]})", pd.DataFrame(frame), PAST_DASHES[i % 2], 1.6)
+            for i, (name, frame) in enumerate(past)
+        ],
     ]
-    for name, frame, dash, opacity in runs:
+    for heading, frame, dash, width in runs:
         if frame.empty:
             continue
         for key, lane in downsample_steps(frame).groupby("loss_key", sort=False):
-            label = titles.get(key, key) + (f" · {name}" if name else "")
-            style = {"color": loss_color(str(key)), "dash": dash, "width": 2.5 if not name else 2}
+            group = f"{heading}: {key}"
+            style = {"color": loss_color(str(key)), "dash": dash, "width": width}
             for col, (column, _) in enumerate(panels, start=1):
                 if column not in lane.columns:
                     continue
@@ -71,11 +86,12 @@ def training_curves_figure(
                         x=lane["step"],
                         y=lane[column],
                         mode="lines",
-                        name=label,
-                        legendgroup=label,
+                        name=titles.get(str(key), str(key)),
+                        legendgroup=group,
+                        legendgrouptitle_text=heading,
                         showlegend=col == 1,
                         line=style,
-                        opacity=opacity,
+                        hovertemplate=f"step %{{x}}: %{{y:.3g}}<extra>{heading}</extra>",
                     ),
                     row=1,
                     col=col,
@@ -96,10 +112,25 @@ def training_curves_figure(
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    for col in range(2, len(panels) + 1):
-        fig.update_yaxes(range=[0, 1.02], row=1, col=col)
-    fig.update_layout(height=320, margin=MARGIN, legend={"orientation": "h", "y": -0.25}, uirevision="curves")
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
+    for col, (column, _) in enumerate(panels[1:], start=2):
+        if column == "mean_iou":
+            fig.update_yaxes(range=[0, 1.02], row=1, col=col)
+        else:
+            fig.update_yaxes(
+                type="log",
+                range=[math.log10(GAP_TICKS[0]) - 0.1, 0.05],
+                tickvals=list(GAP_TICKS),
+                ticktext=[f"≤ {GAP_TICKS[0]:g}", *[f"{t:g}" for t in GAP_TICKS[1:]]],
+                row=1,
+                col=col,
+            )
+    fig.update_layout(
+        height=360,
+        margin=MARGIN,
+        legend={"orientation": "h", "y": -0.22, "groupclick": "toggleitem"},
+        uirevision="curves",
+    )
     return fig
 
 
@@ -153,3 +184,32 @@ def class_iou_table(
     if steps_per_second is not None:
         table["steps/s"] = [steps_per_second.get(k, float("nan")) for k in table["loss_key"]]
     return table.drop(columns="loss_key").set_index("lane")
+
+
+def lanes_table(lanes: Sequence[LaneView], class_names: Sequence[str]) -> pd.DataFrame:
+    """One row per lane (its name): step, loss, mean IoU, IoU per class, steps/s, as short text."""
+    rows = []
+    for lane in lanes:
+        entry = {
+            "lane": lane.label,
+            "step": str(lane.step),
+            "loss": _number(lane.loss),
+            "mean IoU": _number(lane.mean_iou),
+        }
+        for name, value in zip(class_names, lane.class_iou, strict=True):
+            entry[f"IoU {name}"] = _number(value)
+        entry["steps/s"] = "–" if math.isnan(lane.steps_per_second) else f"{lane.steps_per_second:.0f}"
+        if lane.status == "diverged":
+            entry["step"] += " (diverged)"
+        rows.append(entry)
+    return pd.DataFrame(rows).set_index("lane")
+
+
+def _number(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:.3f}"
+
+
+def image_rgb(image: np.ndarray) -> np.ndarray:
+    """RGB uint8 ``[H, W, 3]`` of an image ``[H, W]`` (grey) or ``[H, W, 3]`` in [0, 1]."""
+    rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+    return np.clip(np.round(255 * rgb), 0, 255).astype(np.uint8)

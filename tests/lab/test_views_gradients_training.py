@@ -150,8 +150,12 @@ def test_a_diverged_lane_keeps_its_last_record():
     run.step(30)
     view = training_view(run)
     diverged = [lane for lane in view.lanes if lane.status == "diverged"]
-    assert diverged and all(lane.step < 30 for lane in diverged)
-    assert all(math.isfinite(lane.loss) for lane in diverged)
+    assert len(view.lanes) == 3, "a diverged lane is still listed, with its message"
+    assert diverged and all(lane.step < 30 and "diverged at step" in lane.message for lane in diverged)
+    for lane in diverged:
+        recorded = [r for r in run.records if r.loss_key == lane.key]
+        assert lane.step == (recorded[-1].step if recorded else 0)
+        assert math.isfinite(lane.loss) == bool(recorded)
 
 
 def _lane(key: str, name: str, mean: float, rare: float, found: int | None) -> LaneView:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ...metrics import per_class_iou
+from ..gradients import logit_gradient
 from ..images import load_image
 from ..models import MODEL_NAMES
 from ..registry import LOSSES
@@ -29,11 +30,13 @@ __all__ = [
     "Curves",
     "LaneView",
     "Preview",
+    "PushNowView",
     "ReplayView",
     "TrainingView",
     "label",
     "look_for",
     "preview",
+    "push_now_view",
     "replay_view",
     "run_title",
     "training_view",
@@ -253,9 +256,10 @@ def training_view(run: TrainingRun) -> TrainingView:
             rares.append(class_iou[rare])
         else:
             last = next((r for r in reversed(run.records) if r.loss_key == key), None)
-            if last is None:
-                continue
-            loss, class_iou, step = last.loss, last.class_iou, last.step
+            if last is None:  # no step yet, or diverged at its first
+                loss, class_iou, step = math.nan, (math.nan,) * run.num_classes, 0
+            else:
+                loss, class_iou, step = last.loss, last.class_iou, last.step
             mask = run.latest_masks().get(key)
         found = next(
             (s for s, k, r in zip(steps, keys, rares, strict=True) if k == key and r >= FOUND_IOU), None
@@ -391,3 +395,48 @@ def replay_view(run: TrainingRun, view: TrainingView) -> ReplayView:
         if lane.mask is not None:
             frames.setdefault(lane.step, {})[lane.key] = lane.mask
     return ReplayView(tuple(sorted(frames)), frames)
+
+
+# ------------------------------------------------------------------------------------------ push now
+PUSH_KEYS: tuple[str, ...] = ("cross_entropy", "lovasz_softmax")
+
+
+@dataclass(frozen=True)
+class PushNowView:
+    """∂L/∂z_c of cross-entropy and Lovász-Softmax at one lane's current prediction.
+
+    ``maps[key]`` ``[H, W]`` signed, ``scales[key]`` its largest |value| (each map on its own
+    scale); ``diverged``: the lane's logits or losses are not finite (no maps then).
+    """
+
+    lane: str
+    class_name: str
+    step: int
+    maps: dict[str, np.ndarray]
+    scales: dict[str, float]
+    diverged: bool
+
+
+def push_now_view(run: TrainingRun, lane_key: str, class_index: int) -> PushNowView:
+    """Where each loss of ``PUSH_KEYS`` would push lane ``lane_key``'s logit of class ``class_index``."""
+    with _torch_threads(run.threads):
+        logits = run.predicted_logits(lane_key)
+        labels = run.sample.label_tensor()
+        results = (
+            {key: logit_gradient(key, logits, labels) for key in PUSH_KEYS}
+            if bool(logits.isfinite().all())
+            else {}
+        )
+    maps = {key: grad[0, class_index].numpy() for key, (_, grad) in results.items()}
+    finite = bool(results) and all(
+        math.isfinite(value) and np.isfinite(maps[key]).all() for key, (value, _) in results.items()
+    )
+    scales = {key: float(np.abs(m).max()) for key, m in maps.items()} if finite else {}
+    return PushNowView(
+        lane=label("loss", lane_key),
+        class_name=run.class_names[class_index],
+        step=run.steps_done,
+        maps=maps if finite else {},
+        scales=scales,
+        diverged=not finite,
+    )
