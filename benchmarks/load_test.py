@@ -710,6 +710,18 @@ def main(argv: list[str] | None = None) -> int:
         help="(with --replicas ≥ 2) kill replica 0 this many seconds into the test (0: never)",
     )
     parser.add_argument("--entrypoint", type=Path, default=MAIN, help="the app to serve")
+    parser.add_argument(
+        "--url",
+        help="(protocol) a server (or proxy) already running, e.g. http://127.0.0.1:8501, instead of "
+        "starting one; with --server-pid its memory and CPU are measured too",
+    )
+    parser.add_argument("--server-pid", type=int, default=0, help="(with --url) the server's process id")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="(protocol) students arrive at a server nobody has opened yet; by default one visit "
+        "to every page warms it up first (imports, first training run), as the teacher's would",
+    )
     args = parser.parse_args(argv)
     limit = 60 if args.client == "browser" else 1000
     if not 1 <= args.users <= limit:
@@ -738,7 +750,9 @@ def protocol_main(args: argparse.Namespace, pages: list[str]) -> int:
     stack = contextlib.ExitStack()
     with stack:
         replicas = None
-        if args.replicas:
+        if args.url:
+            base, pids, log_path = args.url.rstrip("/"), [args.server_pid] if args.server_pid else [], "-"
+        elif args.replicas:
             from deploy.serve_replicas import serve_replicas
 
             replicas = stack.enter_context(serve_replicas(args.replicas, entrypoint=args.entrypoint))
@@ -758,6 +772,11 @@ def protocol_main(args: argparse.Namespace, pages: list[str]) -> int:
                 timeline.append((time.perf_counter(), _sum_rss(alive)))
                 stop_probe.wait(0.5)
 
+        warm_s = None
+        if not args.cold and not args.replicas:  # serve_replicas warms its replicas itself
+            from benchmarks.protocol import warm_up
+
+            warm_s = round(asyncio.run(warm_up(base)), 1)
         time.sleep(1.0)
         start_rss = _sum_rss(pids)
         cpu0 = {pid: sum(cpu_by_process(pid).values()) for pid in pids}
@@ -813,6 +832,7 @@ def protocol_main(args: argparse.Namespace, pages: list[str]) -> int:
             "think_s": args.think_s,
             "train_s": args.train_s,
             "replicas": args.replicas or 1,
+            "warm_up_s": warm_s,
             "killed_replica_at_s": args.kill_replica_at or None,
             "memory": memory,
             "memory_growth_after_warmup": _growth(timeline, began, seconds),

@@ -367,3 +367,23 @@ class ProtocolSession:
         page_hash, _name = self.pages[path]
         self.query_string = ""  # a click in the navigation opens the page's plain address
         return await self.rerun(f"{path or 'home'}: open", page_hash=page_hash)
+
+
+async def warm_up(url: str, wait_s: float = 300.0) -> float:
+    """One visit to every page of a fresh server (a control changed on each, one training run
+    started and stopped), so that imports and first-use costs are paid before students arrive.
+    Returns its seconds; raises :class:`RerunError` if a page fails."""
+    began = time.perf_counter()
+    session = ProtocolSession(url, wait_s=wait_s)
+    try:
+        await session.connect()
+        await session.rerun("home: open", page_hash="")
+        for path in sorted(session.pages, key=lambda p: (p == "live_training", p)):
+            await session.open_page(path)
+            await session.change_control(path or "home")
+            if path == "live_training" and await session.press("Start", "warm-up: start"):
+                await asyncio.sleep(1.0)
+                await session.press("Stop", "warm-up: stop")
+    finally:
+        await session.close()
+    return time.perf_counter() - began

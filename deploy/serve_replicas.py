@@ -86,8 +86,10 @@ def serve_replicas(
     listen: str | None = None,
     options: Sequence[str] = (),
     entrypoint: Path = MAIN,
+    warm: bool = True,
 ) -> Iterator[Replicas]:
-    """``replicas`` servers and nginx in front of them, for the ``with`` block."""
+    """``replicas`` servers and nginx in front of them, for the ``with`` block; with ``warm``, each
+    replica is visited once on every page before the proxy opens (see ``app/warmup.py``)."""
     if replicas < 1:
         raise ValueError(f"replicas must be at least 1, got {replicas}")
     if not Path(NGINX).exists():
@@ -115,6 +117,13 @@ def serve_replicas(
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        if warm:  # imports and first-use costs, paid before the class arrives
+            import asyncio
+
+            from benchmarks.protocol import warm_up
+
+            for port in ports:
+                asyncio.run(warm_up(f"http://127.0.0.1:{port}"))
         host, port = listen.rsplit(":", 1)
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
         _wait_for(url, nginx)
