@@ -8,7 +8,8 @@ a cookie. Ctrl-C stops everything::
 
     python -m deploy.serve_replicas --replicas 2 --listen 0.0.0.0:8501
 
-The replicas share one ``server.cookieSecret`` (made up at start), so that a cookie signed by
+The replicas share one ``server.cookieSecret`` (``$STREAMLIT_SERVER_COOKIE_SECRET``, or made up
+at start), so that a cookie signed by
 one is accepted by another when a student is moved after a replica goes down.
 """
 
@@ -31,6 +32,7 @@ from pathlib import Path
 from app.serving import MAIN, free_port, start, stop
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
+SECRET_VARIABLE = "STREAMLIT_SERVER_COOKIE_SECRET"
 NGINX = os.environ.get("NGINX_PATH", shutil.which("nginx") or "/usr/sbin/nginx")
 
 
@@ -97,7 +99,9 @@ def serve_replicas(
     workdir = Path(tempfile.mkdtemp(prefix="lovasz-replicas-"))
     workdir.chmod(0o755)  # nginx's workers may run as another user and need its temp folders
     listen = listen or f"127.0.0.1:{free_port()}"
-    secret = ("--server.cookieSecret", secrets.token_hex(16))
+    # one cookie secret for all (Streamlit takes it from the environment only, not the command line)
+    secret_before = os.environ.get(SECRET_VARIABLE)
+    os.environ[SECRET_VARIABLE] = secret_before or secrets.token_hex(16)
     processes: list[subprocess.Popen] = []
     nginx: subprocess.Popen | None = None
     try:
@@ -105,9 +109,7 @@ def serve_replicas(
         for i in range(replicas):
             port = free_port()
             log = workdir / f"replica-{i}.log"
-            processes.append(
-                start(entrypoint, port, log, ("--server.fileWatcherType", "none", *secret, *options))
-            )
+            processes.append(start(entrypoint, port, log, ("--server.fileWatcherType", "none", *options)))
             ports.append(port)
         config = workdir / "nginx.conf"
         config.write_text(render_config(TEMPLATE.read_text(), workdir, listen, ports))
@@ -129,6 +131,8 @@ def serve_replicas(
         _wait_for(url, nginx)
         yield Replicas(url, ports, processes, nginx, workdir)
     finally:
+        if secret_before is None:
+            os.environ.pop(SECRET_VARIABLE, None)
         if nginx is not None:
             stop(nginx)
         for process in processes:
