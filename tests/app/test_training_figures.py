@@ -10,18 +10,22 @@ import pytest
 from app.figures.gradients import (
     gradient_maps_figure,
     magnitude_histograms_figure,
-    pixel_numbers,
+    pixel_table,
     push_share_figure,
 )
 from app.figures.training import (
     class_iou_table,
     downsample_steps,
+    image_rgb,
+    lanes_table,
     mask_overlay,
     masks_figure,
     training_curves_figure,
     upscale,
 )
 from app.palette import DIVERGING_SCALE, LOSS_COLORS
+from lovasz_core.lab.views.gradients import PixelRow, PixelView
+from lovasz_core.lab.views.live_training import LaneView
 
 TITLES = {"cross_entropy": "Cross-entropy", "lovasz_softmax": "Lovász-Softmax"}
 
@@ -62,6 +66,19 @@ def test_gradient_maps_explicit_scale_and_empty():
         gradient_maps_figure({}, TITLES)
 
 
+def test_gradient_maps_per_map_scales_fill_each_panel_and_name_the_scale():
+    maps = _maps()
+    scales = {k: float(np.abs(m).max()) for k, m in maps.items()}
+    fig = gradient_maps_figure(maps, TITLES, scales=scales)
+    heatmaps = [t for t in fig.data if isinstance(t, go.Heatmap)]
+    assert [float(np.abs(np.asarray(t.z)).max()) for t in heatmaps] == pytest.approx([1.0, 1.0])
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (-1.0, 1.0)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[0].startswith("Cross-entropy") and f"±{scales['cross_entropy']:.1e}" in titles[0]
+    hover = next(t for t in fig.data if isinstance(t, go.Scatter) and t.customdata is not None)
+    assert hover.text[0] == f"{maps['cross_entropy'].ravel()[0]:+.2e}", "hovering shows the value itself"
+
+
 def test_histograms_one_trace_per_loss_and_region():
     mags = {k: np.abs(v) for k, v in _maps().items()}
     regions = {"foreground": np.eye(6, 5, dtype=bool), "background": ~np.eye(6, 5, dtype=bool)}
@@ -85,16 +102,15 @@ def test_push_share_figure_has_diagonal_and_losses():
     assert fig.layout.xaxis.type == "log"
 
 
-def test_pixel_numbers():
-    grads = {"cross_entropy": np.zeros((2, 3, 3)), "lovasz_softmax": np.zeros((2, 3, 3))}
-    grads["lovasz_softmax"][:, 1, 1] = [0.3, -0.4]
-    probabilities = np.full((2, 3, 3), 0.5)
-    frame = pixel_numbers(1, 1, grads, probabilities, 0, ("bg", "fg"), TITLES)
-    assert list(frame.index) == ["Cross-entropy", "Lovász-Softmax"]
-    assert frame.loc["Lovász-Softmax", "‖∂L/∂z‖"] == pytest.approx(0.5)
-    assert frame.loc["Lovász-Softmax", "∂L/∂z[fg]"] == pytest.approx(-0.4)
-    assert frame.loc["Lovász-Softmax", "rank of ‖∂L/∂z‖"] == "1 / 9"
-    assert frame.attrs["p_true"] == 0.5
+def test_pixel_table():
+    pixel = PixelView(
+        1, 1, "bg", "fg", 0.5, False, (PixelRow("Lovász-Softmax", (0.3, -0.4), 0.5, 1, 9, 12.34),)
+    )
+    frame = pixel_table(pixel, ("bg", "fg"))
+    assert list(frame.index) == ["Lovász-Softmax"]
+    row = frame.loc["Lovász-Softmax"]
+    assert row["∂L/∂z[fg]"] == "-4.000e-01" and row["‖∂L/∂z‖₂"] == "5.000e-01"
+    assert row["rank of ‖∂L/∂z‖₂"] == "1 / 9" and row["× median pixel"] == "12.3×"
 
 
 def _records(steps: int = 10) -> pd.DataFrame:
@@ -121,10 +137,27 @@ def test_training_curves_share_axes_and_overlay_past_runs():
     assert len(lines) == 8  # (2 current + 2 past lanes) × (loss, IoU)
     current = [t for t in lines if t.line.dash == "solid"]
     assert {t.line.color for t in current} == {LOSS_COLORS["cross_entropy"], LOSS_COLORS["lovasz_softmax"]}
-    assert any(t.name == "Cross-entropy · #1" and t.line.dash == "dot" for t in lines)
+    past = [t for t in lines if t.line.dash == "dot"]
+    assert {t.legendgrouptitle.text for t in past} == {"#1 (dot)"} and len(past) == 4
+    assert max(t.line.width for t in past) < min(t.line.width for t in current)
+    assert {t.legendgrouptitle.text for t in current} == {"This run"}
     assert tuple(fig.layout.xaxis.range) == (0, 10)
-    assert tuple(fig.layout.yaxis2.range) == (0, 1.02)
+    assert tuple(fig.layout.yaxis2.range) == (0, 1.02), "without gaps: mean IoU on 0–1"
     assert len(fig.layout.shapes) == 2, "the fine-tune switch is marked on both plots"
+
+
+def test_training_curves_plot_the_iou_gap_on_log_axes():
+    frame = _records()
+    frame["gap_mean"] = np.clip(1 - frame["mean_iou"], 1e-3, 1)
+    frame["gap_rare"] = 0.5
+    fig = training_curves_figure(frame, TITLES, rare_class="dot")
+    assert [a.text for a in fig.layout.annotations][1:] == [
+        "1 − mean IoU (log; lower is better)",
+        "1 − IoU of the rarest class, dot (log)",
+    ]
+    assert fig.layout.yaxis.type == fig.layout.yaxis2.type == fig.layout.yaxis3.type == "log"
+    assert fig.layout.yaxis2.ticktext[0] == "≤ 0.001"
+    assert len(fig.data) == 6
 
 
 def test_curves_of_an_empty_run_and_downsampling():
@@ -143,6 +176,8 @@ def test_mask_overlay_and_masks_figure():
     assert upscale(rgb, 16).shape == (16, 16, 3)
     fig = masks_figure(image, {"truth": mask, "cross_entropy": mask}, {"truth": "Ground truth"})
     assert len(fig.data) == 2 and isinstance(fig.data[0], go.Image)
+    grey = image_rgb(np.array([[0.0, 1.0]]))
+    assert grey.shape == (1, 2, 3) and tuple(grey[0, 1]) == (255, 255, 255)
 
 
 def test_class_iou_table():
@@ -152,3 +187,30 @@ def test_class_iou_table():
     assert list(table.columns) == ["step", "loss", "mean IoU", "IoU bg", "IoU fg", "steps/s"]
     assert table.loc["Cross-entropy", "steps/s"] == 50.0
     assert np.isnan(table.loc["Lovász-Softmax", "steps/s"])
+
+
+def test_lanes_table_names_lanes_and_ends_on_their_step():
+    lanes = [
+        LaneView(
+            "ce", "Cross-entropy", "finished", "", 200, 0.1234, 0.65, (0.98, 0.0), 0.0, None, 50.0, None
+        ),
+        LaneView(
+            "x",
+            "Dice",
+            "diverged",
+            "nan",
+            3,
+            float("nan"),
+            float("nan"),
+            (float("nan"),) * 2,
+            0,
+            None,
+            float("nan"),
+            None,
+        ),
+    ]
+    table = lanes_table(lanes, ("bg", "dot"))
+    assert list(table.index) == ["Cross-entropy", "Dice"]
+    assert list(table.columns) == ["step", "loss", "mean IoU", "IoU bg", "IoU dot", "steps/s"]
+    assert table.loc["Cross-entropy", "step"] == "200" and table.loc["Cross-entropy", "loss"] == "0.123"
+    assert table.loc["Dice", "step"] == "3 (diverged)" and table.loc["Dice", "mean IoU"] == "–"
