@@ -305,7 +305,12 @@ def upload_controls(
     for kind, label, types in uploaders:
         widget_key = f"_upload_{kind}_{nonce}"
         where.file_uploader(
-            label, type=types, key=widget_key, on_change=_on_upload, args=(page, kind, widget_key)
+            label,
+            type=types,
+            key=widget_key,
+            on_change=_on_upload,
+            args=(page, kind, widget_key),
+            max_upload_size=MAX_BYTES // 2**20,
         )
     message = _messages().get(page)
     if message:

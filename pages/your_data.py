@@ -85,7 +85,7 @@ def mask_editor(
         num_classes,
         "Ground truth: drag a box or a lasso over pixels to paint them",
         image=image,
-        height=presentation.figure_height(440),
+        height=440,
         selectable=True,
     )
     presentation.plotly_chart(
@@ -131,7 +131,7 @@ def mask_editor(
 
 def overview(view: YourDataView, image: np.ndarray | None) -> None:
     """Image, ground truth, argmax prediction, IoU per class; the two losses and the mean IoU."""
-    height = presentation.figure_height(300)
+    height = 300
     panels = st.columns(4 if image is not None else 3)
     if image is not None:
         presentation.plotly_chart(
@@ -159,7 +159,7 @@ def overview(view: YourDataView, image: np.ndarray | None) -> None:
         numbers=False,
     )
     presentation.plotly_chart(
-        iou_bars_figure(view.iou, "IoU per class (void left out)", height=height),
+        iou_bars_figure(view.iou, "IoU per class", height=height),
         key="_yd_iou",
         container=iou_col,
         alt="IoU of each class for the argmax prediction",
@@ -199,7 +199,7 @@ def gradient_section(view: YourDataView, cls: int, shared: bool) -> None:
             zmax=None if maps.per_map else next(iter(maps.scales.values())),
             scales=maps.scales if maps.per_map else None,
             colorbar_title="relative" if maps.per_map else "∂L/∂z_c",
-        ).update_layout(height=presentation.figure_height(380), dragmode=False),
+        ).update_layout(height=380, dragmode=False),
         key="_yd_maps",
         alt=f"∂L/∂z of class {cls} under cross-entropy and Lovász-Softmax, one map per loss",
     )
@@ -216,7 +216,7 @@ def gradient_section(view: YourDataView, cls: int, shared: bool) -> None:
             pixel_share,
             shares,
             {item.key: item.label for item in view.losses},
-            height=presentation.figure_height(300),
+            height=300,
         ),
         key="_yd_push",
         container=left,
@@ -261,7 +261,7 @@ def sort_section(view: YourDataView) -> None:
             None,
             visible,
             threshold=THRESHOLD,
-            height=presentation.figure_height(640),
+            height=640,
         ).update_layout(dragmode=False),
         key="_yd_sorted",
         alt=f"The errors of class {sort.cls} sorted, Δ of each prefix, the Jaccard gradients g and the "

@@ -1,0 +1,314 @@
+"""Page "Your data and your model" in headless Chromium: real uploads through the sidebar.
+
+Every file is written into ``tmp_path`` by the test and given to the page's uploaders with
+Playwright's ``set_input_files``. Good files: the numbers shown equal the lab view's on the same
+arrays. Bad files: one readable message, and what was shown before stays. Run with
+``SCREENSHOT_DIR=/tmp/shots_yd pytest -m browser tests/browser/test_uploads_browser.py`` to keep
+the screenshots.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lovasz_core.lab.views.your_data import example_case, your_data_view
+
+from .conftest import assert_no_exception_box, open_page, wait_idle
+
+pytestmark = pytest.mark.browser
+URL = "your_data"
+PLOT = ".js-plotly-plot"
+ERROR = '[data-testid="stAlertContentError"]'
+INFO = '[data-testid="stAlertContentInfo"]'
+
+
+# ------------------------------------------------------------------------------------ files
+def _mask(height: int = 24, width: int = 20) -> np.ndarray:
+    """Three classes and a void box: 2 rows of 255 at the top."""
+    mask = np.zeros((height, width), np.int64)
+    mask[6:18, 4:12] = 1
+    mask[14:20, 13:18] = 2
+    mask[:2, :] = 255
+    return mask
+
+
+def _logits(mask: np.ndarray, classes: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    onehot = np.stack([(mask == c) for c in range(classes)]).astype(np.float32)
+    return (3.0 * onehot + rng.normal(0.0, 1.2, onehot.shape)).astype(np.float32)
+
+
+def _write_npy(path: Path, array: np.ndarray) -> Path:
+    np.save(path, array)
+    return path
+
+
+def _write_png(path: Path, array: np.ndarray) -> Path:
+    Image.fromarray(array).save(path, format="PNG")
+    return path
+
+
+def _png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------------ page helpers
+def _uploader(page, label: str):
+    return page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"]').filter(has_text=label)
+
+
+def _upload(page, label: str, path: Path) -> None:
+    _uploader(page, label).locator('input[type="file"]').set_input_files(str(path))
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    wait_idle(page)
+
+
+def _metric(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]', has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def _errors(page) -> list[str]:
+    boxes = page.locator(ERROR)
+    return [boxes.nth(i).inner_text() for i in range(boxes.count())]
+
+
+def _info(page) -> str:
+    return "\n".join(page.locator(INFO).all_inner_texts())
+
+
+def _shot(page, screenshot_dir: Path, name: str) -> None:
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(screenshot_dir / f"{name}.png"))
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(int(height), 6000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(screenshot_dir / f"{name}_full.png"))
+    page.set_viewport_size(size)
+
+
+def _open(page, app_url: str, query: str = "") -> None:
+    open_page(page, app_url, URL, query)
+    page.wait_for_function(f"document.querySelectorAll('{PLOT}').length >= 6", timeout=60_000)
+    assert_no_exception_box(page)
+
+
+def _assert_numbers(page, mask: np.ndarray, logits: np.ndarray, cls: int = 1) -> None:
+    view = your_data_view(mask, logits, cls)
+    assert _metric(page, "void pixels ignored") == f"{view.void_pixels:,}"
+    assert _metric(page, "pixels sorted") == f"{view.sort.kept:,}"
+    assert _metric(page, "Lovász term of class") == f"{view.sort.loss:.4f}"
+    assert _metric(page, "Cross-entropy loss") == f"{view.losses[0].value:.4f}"
+    assert _metric(page, "mean IoU") == f"{view.mean_iou:.3f}"
+    assert page.get_by_text(f"{view.void_pixels:,} of {mask.size:,} pixels are void").count() == 1
+
+
+# ------------------------------------------------------------------------------------ tests
+def test_example_is_shown_with_its_files_to_download(page, app_url, screenshot_dir, tmp_path):
+    _open(page, app_url)
+    assert "Built-in example (generated)" in _info(page)
+    mask, logits = example_case()
+    _assert_numbers(page, mask, logits)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download example_logits.npy").click()
+    saved = tmp_path / "example_logits.npy"
+    download.value.save_as(saved)
+    np.testing.assert_array_equal(np.load(saved), logits)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    _shot(page, screenshot_dir, "your_data_example")
+
+
+def test_example_in_projector_mode(browser, app_url, screenshot_dir):
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    try:
+        _open(tab, app_url, "projector=true")
+        assert tab.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        _shot(tab, screenshot_dir, "your_data_projector_1024x768")
+    finally:
+        context.close()
+
+
+def test_a_mask_alone_gets_a_generated_prediction(page, app_url, tmp_path):
+    _open(page, app_url)
+    mask = _mask()
+    _upload(page, "Mask", _write_npy(tmp_path / "my_mask.npy", mask))
+    assert not _errors(page)
+    assert "Your upload: mask my_mask.npy (24×20, 3 classes) and a prediction generated" in _info(page)
+    assert _metric(page, "void pixels ignored") == f"{int((mask == 255).sum())}"
+    assert _metric(page, "pixels sorted") == f"{int((mask != 255).sum())}"
+    # The upload stays in the session: "Use my upload" off shows the example, on shows it again.
+    page.locator('[data-testid="stSidebar"]').get_by_text("Use my upload").click()
+    wait_idle(page)
+    assert "Built-in example" in _info(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("Use my upload").click()
+    wait_idle(page)
+    assert "my_mask.npy" in _info(page)
+    page.get_by_role("button", name="Forget my upload").click()
+    wait_idle(page)
+    assert "Built-in example" in _info(page)
+    assert page.locator('[data-testid="stSidebar"]').get_by_text("Stored in this session").count() == 0
+
+
+def test_an_image_and_its_mask(page, app_url, screenshot_dir, tmp_path):
+    _open(page, app_url)
+    mask = _mask(30, 40)
+    rng = np.random.default_rng(1)
+    image = (rng.random((30, 40, 3)) * 255).astype(np.uint8)
+    _upload(page, "Image", _write_png(tmp_path / "photo.png", image))
+    assert "Now upload the mask" in _info(page)
+    _upload(page, "Mask", _write_png(tmp_path / "mask.png", mask.astype(np.uint8)))
+    assert not _errors(page)
+    assert "mask.png (30×40, 3 classes)" in _info(page)
+    assert page.locator(".js-plotly-plot").filter(has_text="Image").count() >= 1
+    assert _metric(page, "void pixels ignored") == f"{int((mask == 255).sum())}"
+    _shot(page, screenshot_dir, "your_data_image_and_mask")
+
+
+def test_logits_and_mask_give_the_views_numbers(page, app_url, screenshot_dir, tmp_path):
+    _open(page, app_url)
+    mask = _mask()
+    logits = _logits(mask)
+    _upload(page, "Logits", _write_npy(tmp_path / "model_out.npy", logits))
+    assert "Now upload the mask" in _info(page)
+    _upload(page, "Mask", _write_npy(tmp_path / "truth.npy", mask))
+    assert not _errors(page)
+    assert "your logits model_out.npy (C = 3)" in _info(page)
+    _assert_numbers(page, mask, logits)
+    _shot(page, screenshot_dir, "your_data_logits_and_mask")
+
+
+def test_logits_as_a_pt_tensor(page, app_url, tmp_path):
+    _open(page, app_url)
+    mask = _mask()
+    logits = _logits(mask)
+    _upload(page, "Mask", _write_npy(tmp_path / "truth.npy", mask))
+    path = tmp_path / "model_out.pt"
+    torch.save(torch.from_numpy(logits)[None], path)  # [1, C, H, W]: the batch of one is dropped
+    _upload(page, "Logits", path)
+    assert not _errors(page)
+    _assert_numbers(page, mask, logits)
+
+
+def test_painting_a_box_changes_the_mask_and_undo_restores_it(page, app_url):
+    _open(page, app_url)
+    before = _metric(page, "void pixels ignored")
+    page.locator('[data-testid="stRadio"]').get_by_text("void (255)").click()
+    wait_idle(page)
+    editor = page.locator(".js-plotly-plot").filter(has_text="drag a box").first
+    editor.scroll_into_view_if_needed()
+    box = editor.locator(".nsewdrag").first.bounding_box()
+    assert box is not None
+    x0, y0 = box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"]
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 0.2 * box["width"], y0 + 0.2 * box["height"], steps=8)
+    page.mouse.up()
+    wait_idle(page)
+    page.get_by_text("1 stroke(s) so far").wait_for(timeout=30_000)
+    after = _metric(page, "void pixels ignored")
+    assert int(after.replace(",", "")) > int(before.replace(",", ""))
+    page.get_by_role("button", name="Undo").click()
+    wait_idle(page)
+    assert _metric(page, "void pixels ignored") == before
+    assert page.get_by_text("0 stroke(s) so far").count() == 1
+
+
+def _bad_files(tmp_path: Path) -> dict[str, tuple[list[tuple[str, Path]], str, str]]:
+    """name: (uploads in order [(uploader, file)], the message's words, what must still be shown)."""
+    mask = _mask()
+    nan = _logits(mask)
+    nan[0, 3, 3] = np.nan
+    rgb = np.zeros((24, 20, 3), np.uint8)
+    rgb[..., 0] = 200
+    rgb[5:10, 5:10, 1] = 90
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(_png_bytes(mask.astype(np.uint8))[:70])
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("these are my notes, not a picture")
+    big = tmp_path / "huge.npy"
+    big.write_bytes(b"\x93NUMPY" + b"\x00" * (6 * 2**20))
+    pt_dict = tmp_path / "checkpoint.pt"
+    torch.save({"state_dict": torch.zeros(3, 24, 20)}, pt_dict)
+    good_mask = _write_npy(tmp_path / "truth.npy", mask)
+    many = np.arange(24 * 20).reshape(24, 20) % 17
+    return {
+        "not an image": ([("Image", not_image)], "notes.png is not an image that can be read", "Built-in"),
+        "truncated png": ([("Mask", truncated)], "cut.png", "Built-in"),
+        "rgb mask": ([("Mask", _write_png(tmp_path / "rgb.png", rgb))], "colours are not class", "Built-in"),
+        "17 classes": ([("Mask", _write_npy(tmp_path / "many.npy", many))], "at most 16 classes", "Built-in"),
+        "size mismatch": (
+            [("Mask", good_mask), ("Image", _write_png(tmp_path / "small.png", rgb[:10]))],
+            "the mask must have the image's size",
+            "truth.npy",
+        ),
+        "wrong classes": (
+            [("Mask", good_mask), ("Logits", _write_npy(tmp_path / "two.npy", _logits(mask)[:2]))],
+            "the logits need one channel per class, at least 3",
+            "truth.npy",
+        ),
+        "nan logits": (
+            [("Mask", good_mask), ("Logits", _write_npy(tmp_path / "nan.npy", nan))],
+            "contains NaN or infinite values",
+            "truth.npy",
+        ),
+        "over 5 MB": ([("Mask", big)], "or smaller", "Built-in"),
+        "over 512²": (
+            [("Mask", _write_npy(tmp_path / "wide.npy", np.zeros((600, 600), np.uint8)))],
+            "the limit is 512²",
+            "Built-in",
+        ),
+        "pt not one tensor": (
+            [("Mask", good_mask), ("Logits", pt_dict)],
+            "checkpoint.pt holds a dict; expected one tensor",
+            "truth.npy",
+        ),
+    }
+
+
+BAD = [
+    "not an image",
+    "truncated png",
+    "rgb mask",
+    "17 classes",
+    "size mismatch",
+    "wrong classes",
+    "nan logits",
+    "over 5 MB",
+    "over 512²",
+    "pt not one tensor",
+]
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_a_bad_file_gets_one_message_and_changes_nothing(page, app_url, tmp_path, case):
+    uploads, words, still = _bad_files(tmp_path)[case]
+    _open(page, app_url)
+    for label, path in uploads[:-1]:
+        _upload(page, label, path)
+        assert not _errors(page)
+    shown_before = _info(page)
+    label, path = uploads[-1]
+    _upload(page, label, path)
+    errors = _errors(page)
+    if case == "over 5 MB":  # the uploader itself refuses it (max_upload_size): the file never arrives
+        assert errors == []
+        assert words in _uploader(page, label).inner_text()
+    else:
+        assert len(errors) == 1, errors
+        assert words in errors[0]
+        assert "Traceback" not in errors[0]
+    assert_no_exception_box(page)
+    assert still in _info(page)
+    assert _info(page) == shown_before
