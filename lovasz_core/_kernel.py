@@ -115,7 +115,9 @@ def _numpy_sorts_fast() -> bool:
     if np.lib.NumpyVersion(np.__version__) < "2.0.0":
         return False
     try:
-        from numpy._core._multiarray_umath import __cpu_features__ as features
+        from numpy._core._multiarray_umath import (  # type: ignore[import-not-found]
+            __cpu_features__ as features,
+        )
 
         torch.zeros(1).numpy()  # torch may be built without its NumPy bridge
     except (ImportError, RuntimeError):

@@ -83,6 +83,6 @@ def lovasz_groups(errors: Tensor, fg: Tensor) -> Tensor:
     """Lovász extension of each row of ``errors`` ``[G, N]`` (>= 0) for 0/1 ``fg``: ``[G]``,
     differentiable w.r.t. ``errors`` under ``torch.compile`` and ``torch.func`` alike."""
     if torch.compiler.is_compiling():
-        loss, _ = _lovasz_groups_op(errors, fg)
+        loss: Tensor = _lovasz_groups_op(errors, fg)[0]
         return loss
     return _plain_groups(errors, fg)

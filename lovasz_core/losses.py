@@ -405,6 +405,7 @@ def lovasz_softmax_flat(probas: Tensor, labels: Tensor, classes: ClassSelection 
     weights: list[float] | None = None
     if not isinstance(classes, str):
         listed = _check_classes(classes, probas.shape[1])
+        assert isinstance(listed, list)
         classes = sorted(set(listed))
         weights = [0.0] * probas.shape[1]
         for c in listed:
@@ -495,7 +496,7 @@ def _lovasz_of_probabilities(
 
 
 def _attach(inputs: Tensor, value: Tensor, gradient: Tensor) -> Tensor:
-    result: Tensor = _PrecomputedGradient.apply(inputs, value, gradient)
+    result: Tensor = _PrecomputedGradient.apply(inputs, value, gradient)  # type: ignore[no-untyped-call]
     return result
 
 

@@ -29,7 +29,7 @@ MAX_CLASSES = 10_000  # a [C, C] int64 confusion matrix of at most 800 MB
 def _check_num_classes(num_classes: object) -> int:
     if not is_integer(num_classes):
         raise TypeError(f"`num_classes` must be an int, got {type(num_classes).__name__}")
-    count = int(num_classes)  # type: ignore[call-overload]
+    count = int(num_classes)
     if count < 1:
         raise ValueError(f"`num_classes` must be >= 1, got {count}")
     if count > MAX_CLASSES:

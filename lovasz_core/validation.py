@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
+from typing import TypeGuard
 
 import numpy as np
 import torch
@@ -108,7 +109,7 @@ def check_shape(name: str, value: Tensor, shape: Sequence[int], expected: str) -
         raise ValueError(f"`{name}` must have shape {expected} = {tuple(shape)}, got {tuple(value.shape)}")
 
 
-def is_integer(value: object) -> bool:
+def is_integer(value: object) -> TypeGuard[int]:
     """True for Python and numpy integers (``numbers.Integral``), False for bools."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
