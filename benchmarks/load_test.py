@@ -817,10 +817,11 @@ def protocol_main(args: argparse.Namespace, pages: list[str]) -> int:
         prober.join()
         alive = [p for p in pids if Path(f"/proc/{p}").exists()]
         end_rss = _sum_rss(alive)
-        server_cpu = sum(
-            (sum(cpu_by_process(p).values()) if p in alive else cpu_last.get(p, cpu0[p])) - cpu0[p]
+        by_server = [
+            round((sum(cpu_by_process(p).values()) if p in alive else cpu_last.get(p, cpu0[p])) - cpu0[p], 1)
             for p in pids
-        )
+        ]
+        server_cpu = sum(by_server)
         load1 = os.getloadavg()
     peak = max((m for _, m in timeline), default=end_rss)
     memory = {"start": round(start_rss, 1), "peak": round(peak, 1), "end": round(end_rss, 1)}
@@ -849,6 +850,7 @@ def protocol_main(args: argparse.Namespace, pages: list[str]) -> int:
             "server_after": metrics,
             "cpu_s": {
                 "server": round(server_cpu, 1),
+                "by_replica": by_server,
                 "this_script": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
                 "wall": round(seconds, 1),
                 "cores": os.cpu_count(),
