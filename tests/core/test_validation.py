@@ -400,3 +400,73 @@ def test_get_loss_bad_names():
         get_loss("lovasz")
     with pytest.raises(ValueError, match="`name`"):
         get_loss("Cross_Entropy")
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors of the promised kind, not torch's (found by fuzzing).
+
+
+def test_tensors_without_dense_data_are_rejected_by_name():
+    probas, labels = _probas(), _labels()
+    with pytest.raises(TypeError, match="`probas` must be a dense"):
+        lovasz_softmax(probas.to_sparse(), labels)
+    with pytest.raises(TypeError, match="`labels` must be a dense"):
+        lovasz_softmax(probas, labels.to_sparse())
+    nested = torch.nested.nested_tensor([torch.rand(3, 4), torch.rand(5, 4)], layout=torch.jagged)
+    with pytest.raises(TypeError, match="`logits` must be a dense"):
+        lovasz_hinge(nested, labels)
+    with pytest.raises(ValueError, match="`probas` must be on a device that holds data"):
+        lovasz_softmax(probas.to("meta"), labels.to("meta"))
+
+
+def test_confusion_matrix_caps_num_classes():
+    p = torch.tensor([0, 1, 1])
+    with pytest.raises(ValueError, match="`num_classes` must be at most 10000"):
+        confusion_matrix(p, p, 10**6)
+    assert confusion_matrix(p, p, 10_000).shape == (10_000, 10_000)
+
+
+def test_lab_arguments_are_checked_by_name():
+    from lovasz_core.lab.predictions import PredictionSpec, make_logits
+    from lovasz_core.lab.training import TrainingConfig, TrainingRun
+
+    labels = torch.randint(0, 3, (6, 6))
+    with pytest.raises(TypeError, match="`spec` must be a PredictionSpec"):
+        make_logits(labels, 3, {"scale": 1})
+    with pytest.raises(TypeError, match=r"PredictionSpec\.seed must be an int"):
+        make_logits(labels, 3, PredictionSpec(seed=1.5))
+    with pytest.raises(TypeError, match="`num_classes` must be an int"):
+        make_logits(labels, 3.0)
+    torch.testing.assert_close(make_logits(labels, np.int64(3)), make_logits(labels, 3))
+    torch.testing.assert_close(
+        make_logits(labels, 3, PredictionSpec(seed=np.int32(2), noise=1.0)),
+        make_logits(labels, 3, PredictionSpec(seed=2, noise=1.0)),
+    )
+    config = TrainingConfig(image="horse", size=16, steps=2)
+    for threads, error in ((0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="`threads`"):
+            TrainingRun(config, threads=threads)
+    run = TrainingRun(config)
+    with pytest.raises(ValueError, match="`lane_key` must be one of"):
+        run.snapshots("bogus")
+
+
+def test_each_registry_loss_checks_its_inputs_once(monkeypatch):
+    from lovasz_core import losses
+    from lovasz_core.lab import baselines
+
+    calls = []
+
+    def counting(name, value):
+        calls.append(name)
+
+    monkeypatch.setattr(baselines, "check_finite", counting)
+    monkeypatch.setattr(losses, "check_finite", counting)
+    logits, labels = torch.randn(B, C, H, W), _labels()
+    for key, spec in LOSSES.items():
+        calls.clear()
+        spec.fn(logits, labels)
+        assert calls == ["logits"], key
+    calls.clear()
+    lovasz_softmax(_probas(), labels)
+    assert calls == ["probas"]
