@@ -23,8 +23,8 @@ API:
     * :class:`DatasetTrainingConfig` — frozen, ``validated()`` checks it field by field.
     * :class:`DatasetTrainingRun` ``(config, threads=1)`` — ``step(k) -> StepOutput``,
       ``evaluate(lane, split) -> EvalRecord``, ``predict(lane, split) -> [n, H, W]``,
-      ``batch_indices(step)``, ``status()``, ``finished``, ``progress``, ``batches``,
-      ``evaluations``.
+      ``batch_indices(step)``, ``batch_class_presence(epoch)``, ``status()``, ``finished``,
+      ``progress``, ``batches``, ``evaluations``.
     * :data:`PRESETS` — named configs: the multi-class per-image/per-batch comparison and the
       binary hinge / BCE / sigmoid demo.
 
@@ -299,6 +299,25 @@ class DatasetTrainingRun:
             self._epoch = (epoch, order)
         size = self.config.batch_size
         return self._epoch[1][position * size : (position + 1) * size]
+
+    def batch_class_presence(self, epoch: int = 0) -> np.ndarray:
+        """``[C]`` share of the batches of ``epoch`` holding at least one non-void pixel of each class.
+
+        ``1 − batch_class_presence()[rare_class]`` is how often a batch has no rare pixel at all.
+        """
+        if not is_integer(epoch):
+            raise TypeError(f"`epoch` must be an int, got {type(epoch).__name__}")
+        if epoch < 0:
+            raise ValueError(f"`epoch` must be >= 0, got {epoch}")
+        masks = self.data.split("train")[1]
+        first = int(epoch) * self.batches_per_epoch
+        present = np.stack(
+            [
+                np.isin(np.arange(self.num_classes), masks[self.batch_indices(step)])
+                for step in range(first, first + self.batches_per_epoch)
+            ]
+        )
+        return present.mean(axis=0)
 
     # ----------------------------------------------------------------- stepping
     def step(self, k: int = 1) -> StepOutput:

@@ -13,6 +13,8 @@ API (all pure, inputs are never modified):
     * :func:`void_trace` ``(errors, labels, cls, ignore_index=255) -> VoidTrace`` — the
       :func:`lovasz_core.lovasz_trace` of the kept pixels of class ``cls``, mapped back to the
       input's positions (void pixels: weight g = 0), and the count of ignored pixels.
+    * :class:`VoidSettings`, :data:`VOID_PRESETS` and :func:`void_mask` ``(settings) -> [H, W]`` —
+      the scenes a void page shows: a generated scene with a band and an optional void box.
 
 Example:
     >>> mask = np.zeros((6, 6), np.int64); mask[2:4, 2:4] = 1
@@ -33,7 +35,16 @@ from torch import Tensor
 from ..extension import LovaszTrace, lovasz_trace
 from ..validation import check_floating, check_integer_labels, check_tensor, is_integer
 
-__all__ = ["VOID", "VoidTrace", "add_void_band", "paint_void_box", "void_trace"]
+__all__ = [
+    "VOID",
+    "VOID_PRESETS",
+    "VoidSettings",
+    "VoidTrace",
+    "add_void_band",
+    "paint_void_box",
+    "void_mask",
+    "void_trace",
+]
 
 VOID = 255
 
@@ -180,3 +191,46 @@ def void_trace(errors: Tensor, labels: Tensor, cls: int, ignore_index: int | Non
         ignored=int(flat_labels.numel() - kept.numel()),
         loss=trace.loss,
     )
+
+
+@dataclass(frozen=True)
+class VoidSettings:
+    """A scene for a void page: ``make_scene(scene, size, num_classes, seed)``, a band, a box.
+
+    Attributes:
+        scene: key of ``lovasz_core.lab.shapes.SCENES``; size, num_classes, seed: its arguments.
+        band_width: void band depth per side (0 = none).
+        box: ``(top, left, height, width)`` of a void box, or ``None``.
+        cls: the class whose errors the page sorts.
+    """
+
+    scene: str = "disks"
+    size: int = 24
+    num_classes: int = 3
+    seed: int = 0
+    band_width: int = 1
+    box: tuple[int, int, int, int] | None = None
+    cls: int = 1
+
+
+VOID_PRESETS: dict[str, VoidSettings] = {
+    "Void band": VoidSettings(),
+    "Wide band": VoidSettings(band_width=3, size=32),
+    "Void box": VoidSettings(band_width=0, box=(3, 15, 6, 6)),
+    "Forgot ignore_index": VoidSettings(num_classes=2, band_width=2, size=32),
+}
+
+
+def void_mask(settings: VoidSettings) -> np.ndarray:
+    """The ``[size, size]`` int64 labels of ``settings``: the scene, its band, then its box."""
+    from .shapes import make_scene
+
+    if not isinstance(settings, VoidSettings):
+        raise TypeError(f"`settings` must be a VoidSettings, got {type(settings).__name__}")
+    mask = make_scene(settings.scene, settings.size, settings.num_classes, settings.seed).numpy()
+    mask = add_void_band(mask, settings.band_width)
+    if settings.box is not None:
+        if not isinstance(settings.box, tuple) or len(settings.box) != 4:
+            raise ValueError(f"`box` must be (top, left, height, width), got {settings.box!r}")
+        mask = paint_void_box(mask, *settings.box)
+    return mask

@@ -8,7 +8,15 @@ import torch
 
 from lovasz_core import lovasz_softmax, lovasz_trace
 from lovasz_core.lab.shapes import make_scene
-from lovasz_core.lab.void import VOID, add_void_band, paint_void_box, void_trace
+from lovasz_core.lab.void import (
+    VOID,
+    VOID_PRESETS,
+    VoidSettings,
+    add_void_band,
+    paint_void_box,
+    void_mask,
+    void_trace,
+)
 
 
 def _slow_band(mask: np.ndarray, width: int) -> np.ndarray:
@@ -134,3 +142,14 @@ def test_void_trace_weights_are_the_lovasz_softmax_gradient_of_one_class():
     view = void_trace(errors, labels, cls=1)
     expected = torch.where(fg, -view.weights, view.weights)
     torch.testing.assert_close(probas.grad[0, 1], expected.to(probas.grad.dtype))
+
+
+def test_void_presets_build_their_masks():
+    for name, settings in VOID_PRESETS.items():
+        mask = void_mask(settings)
+        assert mask.shape == (settings.size, settings.size), name
+        assert (mask == VOID).any(), f"{name} has void pixels"
+    with pytest.raises(TypeError, match="`settings`"):
+        void_mask({"scene": "disks"})
+    with pytest.raises(ValueError, match="`box`"):
+        void_mask(VoidSettings(box=(1, 2)))
