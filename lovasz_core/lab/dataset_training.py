@@ -40,7 +40,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -223,7 +223,6 @@ class _Lane:
     status: str = "training"
     message: str = ""
     last_eval_step: int = -1
-    extra: dict = field(default_factory=dict)
 
 
 class DatasetTrainingRun:
