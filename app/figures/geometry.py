@@ -37,7 +37,7 @@ CORNER_TEXT_POSITIONS = {
     (0, 0): "bottom right",
     (1, 0): "top right",
     (0, 1): "middle left",
-    (1, 1): "top center",
+    (1, 1): "top left",
 }
 
 

@@ -149,3 +149,34 @@ def test_sorting_errors_click_a_bar_moves_k(page, app_url):
     page.wait_for_function("/se_k=[1-5](&|$)/.test(window.location.search)", timeout=20_000)
     page.get_by_text("Selected pixel").first.wait_for(timeout=20_000)
     assert_no_exception_box(page)
+
+
+OVERFLOWING_FORMULAS = """() => [...document.querySelectorAll('.katex-display')]
+    .filter((display) => display.offsetParent !== null)
+    .map((display) => {
+        const formula = display.querySelector('.katex-html') || display;
+        const box = display.closest('[data-testid="stElementContainer"]') || display.parentElement;
+        return {
+            text: display.textContent.slice(0, 60),
+            width: Math.ceil(formula.scrollWidth),
+            room: Math.floor(box.getBoundingClientRect().width),
+        };
+    })
+    .filter((f) => f.width > f.room)"""
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "plots"),
+    [("", "", 2), ("iou_jaccard", "", 6), ("geometry", "", 3), ("geometry", "geo_pixels=3", 3)],
+)
+def test_formulas_fit_a_1024_pixel_projector(page, app_url, screenshot_dir, path, query, plots):
+    page.set_viewport_size({"width": 1024, "height": 768})
+    open_page(page, app_url, path, query)
+    _wait_plots(page, plots)
+    assert_no_exception_box(page)
+    assert page.locator(".katex-display").count() >= 2
+    assert page.evaluate(OVERFLOWING_FORMULAS) == []
+    name = f"understand_1024_{path or 'home'}" + ("_3px" if query else "")
+    page.set_viewport_size({"width": 1024, "height": 2400})
+    page.wait_for_timeout(1200)
+    page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
