@@ -86,9 +86,8 @@ with left:
     )
 with right:
     st.markdown(
-        ":blue-background[background] :orange-background[large disk] :green-background[small disk] — "
-        f"**small disk: {100 * shares[2]:.2f}% of the pixels** · large disk "
-        f"{100 * shares[1]:.1f}% · background {100 * shares[0]:.1f}%"
+        f"**Small disk (light blue): {100 * shares[2]:.2f}% of the pixels** · large disk (orange) "
+        f"{100 * shares[1]:.1f}% · background (dark blue) {100 * shares[0]:.1f}%"
     )
     for cell, item in zip(st.columns(len(view.losses)), view.losses, strict=True):
         cell.metric(item.label, f"{item.value:.3f}", help="The loss's value on this prediction.")

@@ -11,12 +11,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numpy as np
 import streamlit as st
 
 from app import classroom, presentation, state, widgets
 from app import run_lifecycle as life
 from app.figures.gradients import gradient_maps_figure
-from app.figures.training import image_rgb, lanes_table, mask_overlay, training_curves_figure, upscale
+from app.figures.training import (
+    image_rgb,
+    lanes_table,
+    mask_overlay,
+    outlined,
+    training_curves_figure,
+    upscale,
+)
 from lovasz_core.lab.gradients import boundary_mask
 from lovasz_core.lab.images import class_range
 from lovasz_core.lab.registry import LOSSES
@@ -101,6 +109,12 @@ def _event(event: Callable[[life.Lifecycle], life.Step]) -> None:
 
 
 # ------------------------------------------------------------------------------------------ the live view
+def _picture(image: np.ndarray, mask: np.ndarray, rare: int | None) -> np.ndarray:
+    """The mask in class colours over the image, enlarged; a rare class ringed in black."""
+    overlay = mask_overlay(image, mask)
+    return upscale(overlay) if rare is None else outlined(overlay, mask, rare)
+
+
 def _train_one_refresh(run: TrainingRun) -> None:
     """Advance the run by k steps (k adapts to the refresh budget); end the phase when done."""
     if not classroom.keep_slot():  # the classroom reclaimed the slot (tab hidden too long)
@@ -165,12 +179,14 @@ def _live_view() -> None:
 
     cells = st.columns(len(view.lanes) + 1)
     cells[0].image(
-        upscale(mask_overlay(run.sample.image, run.sample.mask)), caption="Ground truth", width="stretch"
+        _picture(run.sample.image, run.sample.mask, view.rare_shown), caption="Ground truth", width="stretch"
     )
     for cell, lane in zip(cells[1:], view.lanes, strict=True):
         if lane.mask is not None:
             caption = f"{lane.label} · step {lane.step} · mIoU {lane.mean_iou:.3f}"
-            cell.image(upscale(mask_overlay(run.sample.image, lane.mask)), caption=caption, width="stretch")
+            cell.image(
+                _picture(run.sample.image, lane.mask, view.rare_shown), caption=caption, width="stretch"
+            )
 
     presentation.plotly_chart(
         _curves(view, run),
@@ -195,7 +211,8 @@ def _live_view() -> None:
 # ------------------------------------------------------------------------------------------ after a run
 def _replay(run: TrainingRun) -> None:
     """Scrub through the masks kept every ``snapshot_every`` steps, up to the last step."""
-    replay = replay_view(run, training_view(run))
+    view = training_view(run)
+    replay = replay_view(run, view)
     if len(replay.steps) < 2:
         return
     st.subheader("Replay: how each loss's prediction evolved")
@@ -209,12 +226,12 @@ def _replay(run: TrainingRun) -> None:
     frame = replay.frames.get(at, {})
     cells = st.columns(len(run.lanes) + 1)
     cells[0].image(
-        upscale(mask_overlay(run.sample.image, run.sample.mask)), caption="Ground truth", width="stretch"
+        _picture(run.sample.image, run.sample.mask, view.rare_shown), caption="Ground truth", width="stretch"
     )
     for cell, key in zip(cells[1:], run.lanes, strict=True):
         if key in frame:
             cell.image(
-                upscale(mask_overlay(run.sample.image, frame[key])),
+                _picture(run.sample.image, frame[key], view.rare_shown),
                 caption=f"{label('loss', key)} · step {at}",
                 width="stretch",
             )
@@ -418,7 +435,9 @@ elif not problem:
     st.caption(f"Next run: **{run_title(settings)}**. Classes: {shown.caption}.")
     cells = st.columns(4)
     cells[0].image(upscale(image_rgb(shown.image)), caption="Image (the network's input)", width="stretch")
-    cells[1].image(upscale(mask_overlay(shown.image, shown.mask)), caption="Ground truth", width="stretch")
+    cells[1].image(
+        _picture(shown.image, shown.mask, shown.rare_shown), caption="Ground truth", width="stretch"
+    )
     st.info("Press **Start** to train the chosen losses side by side.", icon=":material/play_arrow:")
 
 if lifecycle.phase == "waiting":

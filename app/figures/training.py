@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from app.figures.common import MARGIN
 from app.palette import (
+    MARK_COLOR,
     REFERENCE_COLOR,
     class_color,
     loss_color,
@@ -213,3 +214,23 @@ def image_rgb(image: np.ndarray) -> np.ndarray:
     """RGB uint8 ``[H, W, 3]`` of an image ``[H, W]`` (grey) or ``[H, W, 3]`` in [0, 1]."""
     rgb = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
     return np.clip(np.round(255 * rgb), 0, 255).astype(np.uint8)
+
+
+def outlined(rgb: np.ndarray, mask: np.ndarray, cls: int, min_side: int = 192) -> np.ndarray:
+    """``upscale(rgb)`` with a ring in ``MARK_COLOR`` around the pixels of class ``cls`` in ``mask``.
+
+    The ring is drawn on the enlarged image, just outside the class's pixels, so that a class of
+    a few pixels (the rare class) stands out without hiding its own colour.
+    """
+    big = upscale(rgb, min_side)
+    factor = big.shape[0] // max(mask.shape[0], 1)
+    inside = np.repeat(np.repeat(mask == cls, factor, axis=0), factor, axis=1)
+    near = np.zeros_like(inside)
+    near[1:, :] |= inside[:-1, :]
+    near[:-1, :] |= inside[1:, :]
+    near[:, 1:] |= inside[:, :-1]
+    near[:, :-1] |= inside[:, 1:]
+    ring = near & ~inside
+    out = big.copy()
+    out[ring] = [int(MARK_COLOR[i : i + 2], 16) for i in (1, 3, 5)]
+    return out

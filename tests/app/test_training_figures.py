@@ -20,6 +20,7 @@ from app.figures.training import (
     lanes_table,
     mask_overlay,
     masks_figure,
+    outlined,
     training_curves_figure,
     upscale,
 )
@@ -214,3 +215,14 @@ def test_lanes_table_names_lanes_and_ends_on_their_step():
     assert list(table.columns) == ["step", "loss", "mean IoU", "IoU bg", "IoU dot", "steps/s"]
     assert table.loc["Cross-entropy", "step"] == "200" and table.loc["Cross-entropy", "loss"] == "0.123"
     assert table.loc["Dice", "step"] == "3 (diverged)" and table.loc["Dice", "mean IoU"] == "–"
+
+
+def test_outlined_rings_the_rare_class_just_outside_its_pixels():
+    mask = np.zeros((4, 4), np.int64)
+    mask[1, 1] = 2
+    rgb = mask_overlay(np.zeros((4, 4)), mask, alpha=1.0)
+    out = outlined(rgb, mask, 2, min_side=8)  # ×2: the class covers rows and columns 2–3
+    assert out.shape == (8, 8, 3)
+    assert tuple(out[2, 2]) == tuple(rgb[1, 1]), "the class keeps its colour"
+    assert tuple(out[1, 2]) == (0, 0, 0) and tuple(out[4, 3]) == (0, 0, 0) and tuple(out[2, 4]) == (0, 0, 0)
+    assert tuple(out[0, 0]) == tuple(rgb[0, 0]) and tuple(out[1, 1]) == tuple(rgb[0, 0]), "4-neighbours only"

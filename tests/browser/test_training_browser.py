@@ -1,4 +1,5 @@
-"""The live-training and gradients pages in a real browser: live refreshes, pause, a pixel click."""
+"""The live-training and gradients pages in a real browser: live refreshes, pause, a finished
+default run, a pixel click and its Clear button."""
 
 from __future__ import annotations
 
@@ -11,18 +12,19 @@ from .conftest import assert_no_exception_box, open_page, wait_idle
 
 pytestmark = pytest.mark.browser
 
-STEP_TEXT = re.compile(r"Step (\d+) / (\d+)")
+STEP_TEXT = re.compile(r"Step (\d+) / (\d+) · (\w+)")
+
+
+def _progress(page) -> tuple[int, int, str] | None:
+    """(step, total, phase) shown by the live view's progress bar (None before a run)."""
+    bars = page.locator('[data-testid="stProgress"]')
+    match = STEP_TEXT.search(bars.first.inner_text() if bars.count() else "")
+    return (int(match.group(1)), int(match.group(2)), match.group(3)) if match else None
 
 
 def _step(page) -> int | None:
-    """The step counter shown by the live view's progress bar (None before a run)."""
-    text = (
-        page.locator('[data-testid="stProgress"]').first.inner_text()
-        if page.locator('[data-testid="stProgress"]').count()
-        else ""
-    )
-    match = STEP_TEXT.search(text)
-    return int(match.group(1)) if match else None
+    shown = _progress(page)
+    return shown[0] if shown else None
 
 
 def test_live_training_refreshes_then_pauses(page, app_url, screenshot_dir):
@@ -30,7 +32,7 @@ def test_live_training_refreshes_then_pauses(page, app_url, screenshot_dir):
     assert_no_exception_box(page)
     page.get_by_role("button", name="Start").click()
     seen: list[int] = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline and len(set(seen)) < 3:
         step = _step(page)
         if step is not None and (not seen or step != seen[-1]):
@@ -40,23 +42,45 @@ def test_live_training_refreshes_then_pauses(page, app_url, screenshot_dir):
     assert seen == sorted(seen)
     page.screenshot(path=str(screenshot_dir / "live_training_running.png"), full_page=True)
     page.get_by_role("button", name="Pause").click()
-    page.get_by_role("button", name="Resume").wait_for(timeout=20_000)
+    page.get_by_role("button", name="Resume").wait_for(timeout=30_000)
     wait_idle(page)
     paused_at = _step(page)
     page.wait_for_timeout(1500)
     assert _step(page) == paused_at, "training went on after Pause"
     assert paused_at is not None and 0 < paused_at < 2000
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # curves, "where each loss would push"
-    assert page.locator('[data-testid="stImage"]').count() >= 4  # truth + one mask per loss
+    assert page.locator('[data-testid="stImage"]').count() >= 8  # truth + 3 masks, live and in the replay
     assert_no_exception_box(page)
-    page.set_viewport_size({"width": 1400, "height": 2400})  # the main area scrolls: show all of it
+
+
+def test_the_default_run_from_preview_to_finish(page, app_url, screenshot_dir):
+    open_page(page, app_url, "live_training")
+    assert_no_exception_box(page)
+    assert page.get_by_text("Ground truth").count() >= 1, "the image and its mask before Start"
+    assert page.get_by_text("Tiny conv net").count() >= 1
+    assert page.get_by_text("tiny_fcn", exact=True).count() == 0, "keys only in the link"
+    page.screenshot(path=str(screenshot_dir / "live_training_before_start.png"), full_page=True)
+    page.get_by_role("button", name="Start").click()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        shown = _progress(page)
+        if shown is not None and shown[2] == "finished":
+            break
+        page.wait_for_timeout(500)
+    shown = _progress(page)
+    assert shown is not None and shown[2] == "finished" and shown[0] == shown[1] == 200, shown
     wait_idle(page)
-    page.screenshot(path=str(screenshot_dir / "live_training_paused.png"), full_page=True)
-
-
-def test_gradients_page_click_shows_pixel_numbers(page, app_url, screenshot_dir):
-    open_page(page, app_url, "gradients")
+    table = page.locator('[data-testid="stTable"]').first.inner_text()
+    assert "200" in table and "199" not in table, "the table ends at the bar's step"
+    assert page.get_by_text("Look for:").count() == 1
     assert_no_exception_box(page)
+    page.screenshot(path=str(screenshot_dir / "live_training_finished.png"), full_page=True)
+
+
+def test_gradients_page_click_shows_pixel_numbers_and_clears(page, app_url, screenshot_dir):
+    open_page(page, app_url, "gradients", "gr_radius=1.0")
+    assert_no_exception_box(page)
+    page.screenshot(path=str(screenshot_dir / "gradients_tiny_object.png"), full_page=True)
     chart = page.locator('[data-testid="stPlotlyChart"]').nth(1)
     chart.scroll_into_view_if_needed()
     box = chart.locator(".nsewdrag").nth(1).bounding_box()  # the Lovász panel
@@ -67,7 +91,7 @@ def test_gradients_page_click_shows_pixel_numbers(page, app_url, screenshot_dir)
     for attempt in range(3):
         page.mouse.click(box["x"] + 0.2 * box["width"], box["y"] + 0.2 * box["height"])
         try:
-            page.get_by_text("Pixel (row").wait_for(timeout=20_000)
+            page.get_by_text("Selected pixel (row").wait_for(timeout=20_000)
             break
         except Exception:
             if attempt == 2:
@@ -77,6 +101,9 @@ def test_gradients_page_click_shows_pixel_numbers(page, app_url, screenshot_dir)
     wait_idle(page)
     assert_no_exception_box(page)
     assert page.get_by_text("true class").count() >= 1
-    page.set_viewport_size({"width": 1400, "height": 2600})
-    wait_idle(page)
+    assert "gr_row=-1" not in page.url, "the selected pixel is in the link"
     page.screenshot(path=str(screenshot_dir / "gradients_clicked.png"), full_page=True)
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_text("Click a pixel in any map").wait_for(timeout=20_000)
+    wait_idle(page)
+    assert "gr_row=-1" in page.url

@@ -91,7 +91,8 @@ def test_labels_and_titles_are_words():
 def test_preview_before_a_run():
     shown = preview("rare_object", 64, 3, 0)
     assert shown.mask.shape == (64, 64) and shown.class_names[shown.rare_class] == "rare square"
-    assert "0.66 %" in shown.caption
+    assert "0.66 %" in shown.caption and shown.rare_shown == shown.rare_class
+    assert preview("horse", 32, 2, 0).rare_shown is None, "no class under 5 %: nothing to outline"
 
 
 @pytest.fixture(scope="module")

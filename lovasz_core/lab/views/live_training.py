@@ -90,6 +90,11 @@ class Preview:
     rare_class: int
 
     @property
+    def rare_shown(self) -> int | None:
+        """The rare class to outline in pictures (None when no class is under 5 % of the pixels)."""
+        return self.rare_class if self.fractions[self.rare_class] < RARE_FRACTION else None
+
+    @property
     def caption(self) -> str:
         """``"background 71.0 %, large disk 28.3 %, rare square 0.66 %"``."""
         return ", ".join(
@@ -202,6 +207,11 @@ class TrainingView:
     @property
     def rare_name(self) -> str:
         return self.class_names[self.rare_class]
+
+    @property
+    def rare_shown(self) -> int | None:
+        """The rare class to outline in pictures (None when no class is under 5 % of the pixels)."""
+        return self.rare_class if self.rare_fraction < RARE_FRACTION else None
 
 
 def _mean_defined(values: tuple[float, ...]) -> float:
