@@ -6,13 +6,17 @@ inside), on the CPU and, when present, on CUDA. Prints times, ratios and peak me
 sorts), and our kernel's own sort step on them (NumPy's SIMD sort of int64 keys on the CPU where
 it applies, else ``torch.sort``; keys made and order read back included).
 
-    python benchmarks/bench_core.py [--device cpu|cuda] [--repeats 7] [--threads N] [--json out.json]
+    python benchmarks/bench_core.py [--device cpu|cuda] [--repeats 7] [--threads 1,2] [--json out.json]
+
+``--threads 1,2`` runs everything once per torch thread count (``torch.set_num_threads``); on
+the CPU the kernel sorts rows on as many threads as torch uses.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -155,9 +159,10 @@ def run(device: torch.device, repeats: int, include_loop: bool = True) -> list[d
 
 
 def report(rows: list[dict]) -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     lines = [
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()}",
+        f"{platform.processor() or platform.machine()}, load average {load}",
         f"{'config':<16}{'ours ms':>9}{'kornia ms':>11}{'loop ms':>9}{'sort ms':>9}{'our sort':>10}"
         f"{'kornia/ours':>13}{'loop/ours':>11}{'ours/sort':>11}"
         f"{'mem ours MB':>13}{'mem k MB':>10}{'mem ratio':>11}",
@@ -180,13 +185,20 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--no-loop", action="store_true", help="skip the slow per-class loop")
-    parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's own)")
+    parser.add_argument(
+        "--threads", help="comma-separated torch.set_num_threads values to sweep (default: torch's own)"
+    )
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rows = run(torch.device(args.device), args.repeats, include_loop=not args.no_loop)
-    print(report(rows))
+    sweep = [int(t) for t in args.threads.split(",")] if args.threads else [torch.get_num_threads()]
+    rows = []
+    for threads in sweep:
+        torch.set_num_threads(threads)
+        these = run(torch.device(args.device), args.repeats, include_loop=not args.no_loop)
+        for row in these:
+            row["threads"] = threads
+        print(report(these), flush=True)
+        rows.extend(these)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=2)

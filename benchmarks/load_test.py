@@ -182,6 +182,7 @@ class UserResult:
     wire_s: list[float] = field(default_factory=list)  # rerun request → script finished, on the wire
     tick_s: list[float] = field(default_factory=list)  # auto reruns of fragments (protocol client)
     reconnects: int = 0  # websocket reconnects (protocol client)
+    views_restored: int = 0  # reconnects that brought the same page and URL parameters back
     tours: int = 1  # times through every page, each in a new session (protocol client)
 
 
@@ -438,6 +439,7 @@ async def protocol_student(
             result.tick_s.extend(stats.fragment_s)
             result.exceptions.extend(stats.exceptions)
             result.reconnects += stats.reconnects
+            result.views_restored += stats.views_restored
         tours += 1
         if until is None or time.monotonic() >= until or result.failures:
             break
@@ -845,6 +847,7 @@ def protocol_main(args: argparse.Namespace, pages: list[str]) -> int:
             },
             "reconnects": sum(r.reconnects for r in results),
             "students_reconnected": sum(r.reconnects > 0 for r in results),
+            "views_restored": sum(r.views_restored for r in results),
             "tours": sum(r.tours for r in results),
             "training_slot_free_at_end": slot_free,
             "server_after": metrics,

@@ -69,6 +69,7 @@ class RerunStats:
     fragment_s: list[float] = field(default_factory=list)  # auto reruns of fragments
     exceptions: list[str] = field(default_factory=list)
     reconnects: int = 0
+    views_restored: int = 0  # reconnects after which the page and its URL parameters were back
     fragment_failures: int = 0
 
 
@@ -153,7 +154,29 @@ class ProtocolSession:
                 if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.5)
-        return await self.rerun("reconnect", page_hash=self.page_hash)
+        page, query = self.page_hash, dict(parse_qsl(self.query_string))
+        seconds = await self.rerun("reconnect", page_hash=page)
+        problems = self.view_differences(page, query)
+        if problems:
+            raise RerunError(f"reconnect: the view did not come back from the URL: {problems}")
+        self.stats.views_restored += 1
+        return seconds
+
+    def view_differences(self, page_hash: str, query: dict[str, str]) -> list[str]:
+        """What differs from the view ``(page, query)``: another page, a URL parameter with
+        another value, or a slider bound to the URL showing another value."""
+        problems = [] if self.page_hash == page_hash else [f"page {self.page_hash} instead of {page_hash}"]
+        now = dict(parse_qsl(self.query_string))
+        problems += [f"{k}={now.get(k)!r} instead of {v!r}" for k, v in query.items() if now.get(k) != v]
+        for element in self.elements.values():
+            key = getattr(element.proto, "query_param_key", "") if element.kind == "slider" else ""
+            if key and key in query:
+                proto = element.proto
+                values = proto.value if proto.set_value and len(proto.value) else proto.default
+                shown = list(values)[:1]
+                if shown and f"{shown[0]:g}" != f"{float(query[key]):g}":
+                    problems.append(f"slider {key} shows {shown[0]:g}, the URL says {query[key]}")
+        return problems
 
     # ------------------------------------------------------------------------- messages
     async def _read(self) -> None:
