@@ -1,7 +1,7 @@
 """Helpers to run a page of the app under ``streamlit.testing.v1.AppTest``.
 
 ``AppTest.from_file`` resolves relative paths against the calling file, so the entrypoint is
-given as an absolute path, and each page is reached through the navigation (DESIGN §5).
+given as an absolute path, and each page is reached through the navigation.
 """
 
 from __future__ import annotations

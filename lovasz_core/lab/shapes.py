@@ -12,6 +12,8 @@ import torch
 from skimage import draw
 from torch import Tensor
 
+from . import images
+
 __all__ = ["MAX_SIZE", "SCENES", "class_counts", "ground_truth", "image_sources", "make_scene"]
 
 SCENES: dict[str, str] = {
@@ -112,15 +114,14 @@ def class_counts(labels: Tensor, num_classes: int) -> list[int]:
 
 
 def ground_truth(source: str, size: int, num_classes: int, seed: int) -> tuple[Tensor, list[str]]:
-    """Labels ``[H, W]`` int64 from a generated scene (:data:`SCENES`) or, when the module is
-    installed, an image of :mod:`lovasz_core.lab.images`; plus notes on adjusted arguments.
+    """Labels ``[H, W]`` int64 from a generated scene (:data:`SCENES`) or,
+    otherwise, an image of :mod:`lovasz_core.lab.images`; plus notes on adjusted arguments.
 
     Image sources need 16 ≤ size and have their own class range: both are clamped, with a note.
     """
     if source in SCENES:
         return make_scene(source, size, num_classes, seed), []
-    images = _images_module()
-    if images is None or source not in images.IMAGE_NAMES:
+    if source not in images.IMAGE_NAMES:
         raise ValueError(f"`source` must be one of {list(image_sources())}, got {source!r}")
     notes = []
     if size < images.MIN_SIZE or size > images.MAX_SIZE:
@@ -136,17 +137,7 @@ def ground_truth(source: str, size: int, num_classes: int, seed: int) -> tuple[T
     return torch.from_numpy(np.array(sample.mask, dtype=np.int64)), notes
 
 
-def _images_module():
-    """``lovasz_core.lab.images`` if it is present (written by another issue), else ``None``."""
-    try:
-        from . import images
-    except ImportError:
-        return None
-    return images
-
-
 def image_sources() -> tuple[str, ...]:
-    """Every source :func:`ground_truth` accepts: the scenes, then the bundled images if present."""
-    images = _images_module()
-    extra = tuple(getattr(images, "IMAGE_NAMES", ())) if images is not None else ()
+    """Every source :func:`ground_truth` accepts: the scenes, then the bundled images."""
+    extra = tuple(images.IMAGE_NAMES)
     return tuple(SCENES) + extra
