@@ -14,9 +14,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from app import presentation, safe_text, state  # params: importing it registers every page
+from app import presentation, safe_text, state, uploads  # params: importing it registers every page
 from lovasz_core.lab.predictions import PredictionSpec, make_logits
 from lovasz_core.lab.shapes import ground_truth
+from lovasz_core.lab.void import VOID
 
 GROUND_TRUTH_FIELDS = ("scene", "size", "classes", "seed")
 PREDICTION_FIELDS = ("shift_x", "shift_y", "scale", "noise", "temp")
@@ -146,8 +147,8 @@ def load_ground_truth(source: str, size: int, num_classes: int, seed: int) -> tu
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def load_logits(labels: np.ndarray, num_classes: int, spec: PredictionSpec) -> np.ndarray:
-    """``[C, H, W]`` float32 logits of the prediction maker."""
-    return make_logits(torch.from_numpy(labels), int(num_classes), spec).numpy()
+    """``[C, H, W]`` float32 logits of the prediction maker (void pixels are predicted as background)."""
+    return make_logits(torch.from_numpy(np.where(labels == VOID, 0, labels)), int(num_classes), spec).numpy()
 
 
 def ground_truth_controls(page: str, container: Any = None) -> tuple[np.ndarray, int]:
@@ -182,15 +183,34 @@ def prediction_controls(page: str, container: Any = None, seed: int = 0) -> Pred
     )
 
 
-def scene_sidebar(page: str) -> tuple[np.ndarray, int, PredictionSpec]:
-    """The sidebar the "understand" pages share: preset, ground truth, then the prediction.
+def scene_sidebar(page: str, keep_void: bool = False) -> tuple[np.ndarray, int, PredictionSpec]:
+    """The sidebar the "understand" pages share: preset, ground truth (generated, or the user's
+    uploaded mask, shrunk to the page's largest image size), then the prediction maker.
 
-    Returns the labels ``[H, W]``, the number of classes and the prediction maker's spec.
+    Returns the labels ``[H, W]``, the number of classes and the prediction maker's spec. Void
+    pixels (255) of an uploaded mask stay in the labels with ``keep_void``; otherwise they are
+    shown as background (0), and the page says so.
     """
     sidebar = st.sidebar
     preset_picker(page, sidebar)
-    sidebar.subheader("Ground truth")
-    labels, num_classes = ground_truth_controls(page, sidebar)
+    max_side = int(state.specs(state.PAGES[page].cls)["size"][0].hi or 64)
+    box = sidebar.expander("Your data", icon=":material/upload:")
+    case = uploads.upload_controls(page, max_side, container=box)
+    if case is None:
+        sidebar.subheader("Ground truth")
+        labels, num_classes = ground_truth_controls(page, sidebar)
+    else:
+        labels, num_classes = case.mask, case.num_classes
+        shape = f"{case.shape[0]}×{case.shape[1]}"
+        note = f"Showing your mask ({shape}, {num_classes} classes"
+        note += f", shrunk from {case.original_shape[0]}×{case.original_shape[1]})" if case.resized else ")"
+        if case.void_pixels and not keep_void:
+            labels = np.where(labels == VOID, 0, labels)
+            note += f"; its {case.void_pixels} void pixels are shown as background on this page"
+        st.info(
+            note + ". Turn off 'Use my upload' in the sidebar for the page's own scenes.",
+            icon=":material/upload:",
+        )
     sidebar.subheader("Prediction")
     seed = int(st.session_state.get(state.key(page, "seed"), 0))
     return labels, num_classes, prediction_controls(page, sidebar, seed=seed)

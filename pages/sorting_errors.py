@@ -360,7 +360,7 @@ st.latex(
     r"\Delta_i = 1 - \frac{|F| - \#\{\text{fg among } \pi_1..\pi_i\}}"
     r"{|F| + \#\{\text{bg among } \pi_1..\pi_i\}}"
 )
-labels, num_classes, spec = widgets.scene_sidebar(PAGE)
+labels, num_classes, spec = widgets.scene_sidebar(PAGE, keep_void=True)
 st.sidebar.subheader("Loss")
 cls = int(widgets.control(PAGE, "cls", st.sidebar, hi=num_classes - 1))
 kind = widgets.control(PAGE, "errors", st.sidebar, horizontal=True)

@@ -499,3 +499,38 @@ def test_sorting_void_band_is_counted_and_left_out_of_the_sort():
     at = run_page("sorting_errors.py", {"se_void": "1", "se_ignore": "false"})
     assert_no_exception(at)
     assert "refuses these labels" in texts(at, "warning")
+
+
+def _uploaded_mask_store():
+    import io
+
+    from app import uploads
+
+    mask = np.zeros((40, 40), dtype=np.int64)
+    mask[5:20, 5:20] = 1
+    mask[25:30, 25:35] = 2
+    mask[19:21, 5:20] = 255
+    buffer = io.BytesIO()
+    np.save(buffer, mask)
+    return uploads.STORE_KEY, uploads.with_mask(uploads.UploadStore(), buffer.getvalue(), "mine.npy")
+
+
+@pytest.mark.parametrize(("page", "side"), [("sorting_errors.py", 32), ("iou_jaccard.py", 40)])
+def test_an_uploaded_mask_replaces_the_scene_resized_to_the_page(page, side):
+    from streamlit.testing.v1 import AppTest
+
+    from ..app_harness import MAIN
+
+    key, store = _uploaded_mask_store()
+    at = AppTest.from_file(str(MAIN), default_timeout=60)
+    at.session_state[key] = store
+    at.run()
+    at.switch_page(f"../pages/{page}")
+    at.run()
+    assert_no_exception(at)
+    info = texts(at, "info")
+    assert f"Showing your mask ({side}×{side}, 3 classes" in info
+    if page == "iou_jaccard.py":
+        assert "void pixels are shown as background" in info
+    else:
+        assert "void pixels" in info and "are ignored" in info  # kept as void: out of the sort
