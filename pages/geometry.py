@@ -21,8 +21,8 @@ def view(fg_bits: tuple[bool, ...], m3: float) -> GeometryView:
 
 
 def gap_text(gap: float) -> str:
-    """The convexity test's result: ≤ 0 up to float rounding reads as convex."""
-    return "≤ 0 ✓ convex" if gap < 1e-9 else f"{gap:.3f} ✗ not convex"
+    """The convexity test's result: ≤ 0 up to float rounding reads as convex (✓)."""
+    return "≤ 0 ✓" if gap < 1e-9 else f"{gap:.3f} ✗"
 
 
 def surface(data: GeometryView, show_planes: bool, show_soft: bool) -> None:
@@ -123,7 +123,9 @@ def section(data: GeometryView) -> None:
         )
         title = f"Along the segment from m = {start} to {end}"
         presentation.plotly_chart(
-            figures.section_figure(data.t, curves, title, chord=chord),
+            figures.section_figure(
+                data.t, curves, title, chord=chord, end_labels=(f"m = {start}", f"m = {end}")
+            ),
             key="_geo_section",
             alt=f"Loss values along a segment of the error cube: {title}",
         )
@@ -154,8 +156,9 @@ def section(data: GeometryView) -> None:
         )
         st.metric("soft-Jaccard: same test", gap_text(data.gap_soft))
         st.caption(
-            f"Midpoint test on all {data.pairs_tested:,} pairs of points of {grid}. A positive number "
-            "is a pair where the function lies above its chord: a witnessed failure of convexity."
+            f"Midpoint test on all {data.pairs_tested:,} pairs of points of {grid}: ✓ convex, nothing "
+            "above a chord; ✗ a positive number, a pair where the function lies above its chord: a "
+            "witnessed failure of convexity."
         )
 
 

@@ -81,10 +81,8 @@ def set_function(data: IouView, cls: int) -> None:
             f"**The Jaccard loss as a set function.** It depends on the prediction only through "
             f"the mispredicted set $M_{{{cls}}}$; here:"
         )
-        st.latex(
-            rf"\Delta_J(M_{{{cls}}}) = \frac{{|M_{{{cls}}}|}}{{|F_{{{cls}}} \cup M_{{{cls}}}|}} = "
-            rf"\frac{{{data.num_mispredicted}}}{{{data.union}}} = {data.delta:.4f}"
-        )
+        st.latex(rf"\Delta_J(M_{{{cls}}}) = \frac{{|M_{{{cls}}}|}}{{|F_{{{cls}}} \cup M_{{{cls}}}|}}")
+        st.latex(rf"= \frac{{{data.num_mispredicted}}}{{{data.union}}} = {data.delta:.4f}")
         iou = data.ious[cls]
         if not np.isnan(iou):
             st.latex(rf"1 - J_{{{cls}}} = 1 - {iou:.4f} = {1 - iou:.4f}")
@@ -117,6 +115,7 @@ def staircase(data: IouView, cls: int, offset: float) -> None:
             f"Zoom: b from {lo:+.2f} to {hi:+.2f}",
             x_range=data.zoom,
             y_range=data.zoom_y,
+            x_title="b",
         ),
         key="_ij_stairs_zoom",
         container=zoom,

@@ -34,7 +34,7 @@ def corner_set(corner: np.ndarray) -> str:
 
 
 CORNER_TEXT_POSITIONS = {
-    (0, 0): "bottom right",
+    (0, 0): "top center",
     (1, 0): "top right",
     (0, 1): "middle left",
     (1, 1): "top left",
@@ -141,7 +141,7 @@ def extension_surface_figure(
             "yaxis": {"title": axis_titles[1], "range": [0, 1]},
             "zaxis": {"title": "loss", "range": [0, 1.05]},
             "aspectmode": "cube",
-            "camera": {"eye": {"x": 1.6, "y": -1.7, "z": 0.9}, "center": {"x": 0, "y": 0, "z": -0.08}},
+            "camera": {"eye": {"x": 1.75, "y": -1.85, "z": 1.0}, "center": {"x": 0, "y": 0, "z": -0.08}},
         }
     )
     base_layout(fig, height)
@@ -218,13 +218,15 @@ def section_figure(
     t: np.ndarray,
     curves: Sequence[tuple[str, np.ndarray, str]],
     title: str,
-    height: int = 300,
+    height: int = 320,
     chord: tuple[str, np.ndarray, np.ndarray, str] | None = None,
+    end_labels: tuple[str, str] = ("t = 0", "t = 1"),
 ) -> go.Figure:
     """Values of several functions along a segment of the cube (``t [T]`` from 0 to 1, T odd).
 
     ``chord``: ``(name, chord [T], curve [T], colour)``, the straight line between a curve's end
     values, drawn dashed, with the gap between curve and chord at the midpoint t = 1/2 marked.
+    ``end_labels`` name the ends of the segment on the horizontal axis.
     """
     fig = go.Figure()
     for name, values, color in curves:
@@ -247,6 +249,11 @@ def section_figure(
                 marker={"size": 9, "color": SELECTED_FILL, "line": {"color": MARK_COLOR, "width": 2}},
             )
         )
-    fig.update_xaxes(title="position t along the segment", gridcolor=GRID_COLOR, range=[0, 1])
+    fig.update_xaxes(
+        gridcolor=GRID_COLOR,
+        range=[-0.02, 1.02],
+        tickvals=[0.0, 0.5, 1.0],
+        ticktext=[end_labels[0], "midpoint", end_labels[1]],
+    )
     fig.update_yaxes(title="loss", gridcolor=GRID_COLOR, range=[0, 1.08])
-    return base_layout(fig, height, title, legend=LEGEND_BELOW | {"y": -0.25})
+    return base_layout(fig, height, title, legend=LEGEND_BELOW | {"y": -0.12})

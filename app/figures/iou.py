@@ -71,13 +71,15 @@ def overlay_figure(
 
 
 def iou_bars_figure(ious: Sequence[float], title: str = "IoU per class", height: int = 300) -> go.Figure:
-    """One bar per class (class colours); NaN (class absent everywhere) is marked "undefined".
+    """One bar per class (class colours), its value written under it with the class name; NaN
+    (class absent everywhere) is marked "undefined".
 
     A dashed line marks the mean IoU over the defined classes; its value is the line's legend entry,
-    placed above the plotting area so that it never covers a bar's label.
+    above the plotting area. No text is drawn inside the plotting area, so the line crosses none.
     """
     values = np.asarray(ious, dtype=float)
-    classes = [f"class {c}" for c in range(len(values))]
+    texts = ["undefined" if np.isnan(v) else f"{v:.3f}" for v in values]
+    classes = [f"class {c}<br><b>{text}</b>" for c, text in enumerate(texts)]
     fig = go.Figure(
         go.Bar(
             x=classes,
@@ -85,10 +87,8 @@ def iou_bars_figure(ious: Sequence[float], title: str = "IoU per class", height:
             name="IoU",
             showlegend=False,
             marker={"color": [class_color(c) for c in range(len(values))]},
-            text=["undefined" if np.isnan(v) else f"{v:.3f}" for v in values],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{x}: IoU %{text}<extra></extra>",
+            customdata=texts,
+            hovertemplate="IoU %{customdata}<extra></extra>",
         )
     )
     defined = values[~np.isnan(values)]
@@ -105,7 +105,7 @@ def iou_bars_figure(ious: Sequence[float], title: str = "IoU per class", height:
             )
         )
     fig.update_xaxes(type="category")
-    fig.update_yaxes(range=[0, 1.15], title="IoU", gridcolor=GRID_COLOR)
+    fig.update_yaxes(range=[0, 1.05], title="IoU", gridcolor=GRID_COLOR)
     return base_layout(fig, height, title, legend=LEGEND_ABOVE)
 
 
@@ -119,6 +119,7 @@ def staircase_figure(
     height: int = 320,
     x_range: tuple[float, float] | None = None,
     y_range: tuple[float, float] | None = None,
+    x_title: str = "offset b added to the class's logit",
 ) -> go.Figure:
     """1 − IoU of the thresholded prediction vs a logit offset b, drawn as exact steps, and,
     optionally, the Lovász extension at the same predictions (continuous, with a slope).
@@ -153,7 +154,7 @@ def staircase_figure(
         annotation_position="bottom right",
     )
     fig.update_xaxes(
-        title="offset b added to the class's logit",
+        title=x_title,
         gridcolor=GRID_COLOR,
         range=list(x_range) if x_range is not None else None,
     )

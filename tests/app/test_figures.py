@@ -45,7 +45,11 @@ def test_iou_bars_mark_undefined_and_mean():
     fig = iou_figures.iou_bars_figure([0.5, float("nan"), 1.0])
     bar = fig.data[0]
     assert list(bar.y) == [0.5, 0.0, 1.0]
-    assert bar.text[1] == "undefined"
+    assert list(bar.x) == [
+        "class 0<br><b>0.500</b>",
+        "class 1<br><b>undefined</b>",
+        "class 2<br><b>1.000</b>",
+    ]
     assert list(bar.marker.color) == [class_color(c) for c in range(3)]
     mean = fig.data[1]
     assert mean.name == "mean IoU 0.750" and list(mean.y) == [0.75, 0.75]
@@ -53,13 +57,14 @@ def test_iou_bars_mark_undefined_and_mean():
 
 
 def test_iou_bars_mean_label_is_apart_from_the_bar_labels():
-    """The mean's label is a legend entry above the plotting area; bar labels stay inside it."""
+    """Values sit under the bars with the class names, the mean's in the legend above the plot:
+    no text inside the plotting area, so the mean line can cross none."""
     fig = iou_figures.iou_bars_figure([0.82, 0.79, 0.85])  # the mean 0.820 is level with a bar top
     assert not fig.layout.annotations
-    assert fig.data[0].showlegend is False and fig.data[1].showlegend is not False
+    assert fig.data[0].text is None and fig.data[0].showlegend is False
+    assert fig.data[1].showlegend is not False and fig.data[1].mode == "lines"
     legend = fig.layout.legend
     assert legend.yanchor == "bottom" and legend.y >= 1.0  # above the plot area
-    assert fig.layout.yaxis.range[1] >= max(fig.data[0].y) + 0.1  # room for "outside" bar texts
 
 
 def test_staircase_draws_exact_steps_and_the_surrogate():
@@ -172,7 +177,7 @@ def test_surface_corner_labels_point_away_from_each_other():
     positions = dict(zip(fig.data[-1].text, fig.data[-1].textposition, strict=True))
     # the off-diagonal corners project close together: one label to the left, one to the right
     assert positions["Δ({2})=0.50"].endswith("left") and positions["Δ({1})=1.00"].endswith("right")
-    assert positions["Δ(∅)=0.00"].endswith("right")  # into the figure, not past its left edge
+    assert not positions["Δ(∅)=0.00"].endswith("left")  # not past the figure's left edge
     assert len(set(positions.values())) == 4
     assert fig.layout.scene.zaxis.title.text == "loss" and fig.layout.margin.l >= 30
     assert fig.data[0].name == "Lovász extension" and fig.data[0].showlegend
