@@ -111,8 +111,9 @@ class DatasetTrainingConfig:
         for name in ("batch_size", "steps", "eval_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}")
-        if self.seed < 0:
-            raise ValueError(f"`seed` must be >= 0, got {self.seed}")
+        for name in ("seed", "data_seed"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}")
         if isinstance(self.lr, bool) or not isinstance(self.lr, int | float):
             raise TypeError(f"`lr` must be a float, got {type(self.lr).__name__}")
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -154,11 +155,13 @@ class DatasetTrainingConfig:
 
 PRESETS: dict[str, DatasetTrainingConfig] = {
     "Per image vs per batch": DatasetTrainingConfig(),
-    "Absent classes: all vs present": DatasetTrainingConfig(
+    "Small batches (2)": DatasetTrainingConfig(batch_size=2),
+    "Large batches (32)": DatasetTrainingConfig(batch_size=32),
+    "Void band on": DatasetTrainingConfig(void_width=1),
+    "classes=all vs present": DatasetTrainingConfig(
         lanes=("lovasz_batch", "lovasz_image"), classes="all", rare_rate=0.3
     ),
-    "Void band": DatasetTrainingConfig(void_width=1),
-    "Binary: hinge vs BCE vs sigmoid": DatasetTrainingConfig(num_classes=2, lanes=BINARY_LANES, lr=0.01),
+    "Binary: Lovász hinge vs BCE vs Lovász sigmoid": DatasetTrainingConfig(num_classes=2, lanes=BINARY_LANES),
 }
 
 

@@ -178,7 +178,7 @@ def test_lanes_learn_the_data_set():
 
 
 def test_binary_preset_trains_its_three_lanes():
-    config = PRESETS["Binary: hinge vs BCE vs sigmoid"]
+    config = PRESETS["Binary: Lovász hinge vs BCE vs Lovász sigmoid"]
     run = DatasetTrainingRun(DatasetTrainingConfig(**{**config.__dict__, **SMALL, "steps": 3}))
     out = run.step(3)
     assert {r.lane for r in out.batches} == set(BINARY_LANES)
@@ -219,6 +219,8 @@ def test_divergence_stops_the_lane_and_says_why():
         ({"eval_every": 0}, ValueError, "eval_every"),
         ({"model": "unet"}, ValueError, "model"),
         ({"size": 8}, ValueError, "size"),
+        ({"data_seed": -1}, ValueError, "data_seed"),
+        ({"void_width": 9}, ValueError, "void_width"),
     ],
 )
 def test_bad_config_fields_name_themselves(kwargs, error, name):

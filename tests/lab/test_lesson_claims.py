@@ -14,8 +14,9 @@ from skimage.morphology import dilation, disk
 
 from lovasz_core import lovasz_softmax, lovasz_trace, per_class_iou
 from lovasz_core.lab.dataset_training import PRESETS, DatasetTrainingConfig, DatasetTrainingRun
+from lovasz_core.lab.shapes import make_scene
 from lovasz_core.lab.split_scores import score_split
-from lovasz_core.lab.void import VOID, VOID_PRESETS, void_mask, void_trace
+from lovasz_core.lab.void import VOID, VOID_PRESETS, add_void_band, void_mask, void_trace
 
 ROOT = Path(__file__).resolve().parents[2]
 DRAFTS = ROOT / "assets" / "lessons" / "drafts"
@@ -82,7 +83,7 @@ def test_per_image_and_per_batch_differ_on_the_first_batch():
 
 
 def test_absent_class_costs_its_largest_probability():
-    config = PRESETS["Absent classes: all vs present"]
+    config = PRESETS["classes=all vs present"]
     data = config.dataset()
     rare = data.rare_class
     images, masks = data.split("train")
@@ -103,12 +104,12 @@ def test_absent_class_costs_its_largest_probability():
 
 
 def test_small_batches_miss_the_rare_class_more_often():
-    rare = PER_IMAGE.dataset().rare_class
     missing = {}
-    for batch_size in (4, 16):
-        run = DatasetTrainingRun(DatasetTrainingConfig(**{**PER_IMAGE.__dict__, "batch_size": batch_size}))
-        missing[batch_size] = 1.0 - run.batch_class_presence(0)[rare]
-    assert missing[4] > missing[16]
+    for preset in ("Small batches (2)", "Per image vs per batch", "Large batches (32)"):
+        run = DatasetTrainingRun(PRESETS[preset])
+        missing[preset] = 1.0 - run.batch_class_presence(0)[run.data.rare_class]
+    small, default, large = missing.values()
+    assert small > default >= large
 
 
 def test_preset_run_reports_rare_class_and_both_averages():
@@ -125,19 +126,43 @@ def test_preset_run_reports_rare_class_and_both_averages():
 
 
 # ------------------------------------------------------------------------------------ lesson 2
+def _page_preset(page: str, preset: str):
+    """The settings of a page's preset from the app's registry (skip where the app is absent)."""
+    pytest.importorskip("app.params")
+    from app.state import PAGES
+
+    return PAGES[page].presets[preset]
+
+
+def test_dataset_presets_are_the_pages_presets():
+    for name, config in PRESETS.items():
+        page = _page_preset("dataset_training", name)
+        assert tuple(page.lanes) == config.lanes, name
+        assert (page.classes, page.batch, page.num_classes) == (
+            config.classes,
+            config.batch_size,
+            config.num_classes,
+        )
+        assert page.rare_rate == pytest.approx(config.rare_rate), name
+        assert (page.void_width if page.void else 0) == config.void_width, name
+        assert (page.scenes, page.steps, page.seed) == (config.scenes, config.steps, config.seed), name
+
+
 def test_void_pixels_leave_the_sort():
-    settings = VOID_PRESETS["Void band"]
-    labels = torch.from_numpy(void_mask(settings))
-    probas = torch.softmax(
-        torch.randn(settings.num_classes, *labels.shape, generator=torch.Generator().manual_seed(0)), 0
-    )
-    fg = labels == settings.cls
-    errors = torch.where(fg, 1 - probas[settings.cls], probas[settings.cls])
-    view = void_trace(errors, labels, settings.cls)
+    page = _page_preset("sorting_errors", "Void band, ignored")
+    assert page.void >= 1 and page.ignore
+    clean = make_scene(page.scene, page.size, page.classes, page.seed).numpy()
+    labels = torch.from_numpy(add_void_band(clean, page.void))
+    generator = torch.Generator().manual_seed(0)
+    probas = torch.softmax(torch.randn(page.classes, *labels.shape, generator=generator), 0)
+    fg = labels == page.cls
+    errors = torch.where(fg, 1 - probas[page.cls], probas[page.cls])
+    view = void_trace(errors, labels, page.cls)
     void_positions = set(torch.nonzero(labels.reshape(-1) == VOID).reshape(-1).tolist())
     assert view.ignored == len(void_positions) > 0
     assert len(view.order) == labels.numel() - view.ignored
     assert void_positions.isdisjoint(view.order.tolist())
+    assert (view.weights.reshape(-1)[sorted(void_positions)] == 0).all()
 
 
 def test_void_box_hides_its_pixels_from_loss_and_iou():
