@@ -109,10 +109,15 @@ def _event(event: Callable[[life.Lifecycle], life.Step]) -> None:
 
 
 # ------------------------------------------------------------------------------------------ the live view
-def _picture(image: np.ndarray, mask: np.ndarray, rare: int | None) -> np.ndarray:
-    """The mask in class colours over the image, enlarged; a rare class ringed in black."""
+def _picture(image: np.ndarray, mask: np.ndarray, truth: np.ndarray, rare: int | None) -> np.ndarray:
+    """``mask`` in class colours over the image, enlarged; where ``truth`` has the rare class,
+    a black ring (filled with the rare class's colour only where the mask found it)."""
     overlay = mask_overlay(image, mask)
-    return upscale(overlay) if rare is None else outlined(overlay, mask, rare)
+    return upscale(overlay) if rare is None else outlined(overlay, truth, rare)
+
+
+def _truth_caption(rare_name: str | None) -> str:
+    return "Ground truth" if rare_name is None else f"Ground truth · black rings: where *{rare_name}* is"
 
 
 def _train_one_refresh(run: TrainingRun) -> None:
@@ -179,13 +184,17 @@ def _live_view() -> None:
 
     cells = st.columns(len(view.lanes) + 1)
     cells[0].image(
-        _picture(run.sample.image, run.sample.mask, view.rare_shown), caption="Ground truth", width="stretch"
+        _picture(run.sample.image, run.sample.mask, run.sample.mask, view.rare_shown),
+        caption=_truth_caption(view.rare_name if view.rare_shown is not None else None),
+        width="stretch",
     )
     for cell, lane in zip(cells[1:], view.lanes, strict=True):
         if lane.mask is not None:
             caption = f"{lane.label} · step {lane.step} · mIoU {lane.mean_iou:.3f}"
             cell.image(
-                _picture(run.sample.image, lane.mask, view.rare_shown), caption=caption, width="stretch"
+                _picture(run.sample.image, lane.mask, run.sample.mask, view.rare_shown),
+                caption=caption,
+                width="stretch",
             )
 
     presentation.plotly_chart(
@@ -226,12 +235,14 @@ def _replay(run: TrainingRun) -> None:
     frame = replay.frames.get(at, {})
     cells = st.columns(len(run.lanes) + 1)
     cells[0].image(
-        _picture(run.sample.image, run.sample.mask, view.rare_shown), caption="Ground truth", width="stretch"
+        _picture(run.sample.image, run.sample.mask, run.sample.mask, view.rare_shown),
+        caption=_truth_caption(view.rare_name if view.rare_shown is not None else None),
+        width="stretch",
     )
     for cell, key in zip(cells[1:], run.lanes, strict=True):
         if key in frame:
             cell.image(
-                _picture(run.sample.image, frame[key], view.rare_shown),
+                _picture(run.sample.image, frame[key], run.sample.mask, view.rare_shown),
                 caption=f"{label('loss', key)} · step {at}",
                 width="stretch",
             )
@@ -436,7 +447,9 @@ elif not problem:
     cells = st.columns(4)
     cells[0].image(upscale(image_rgb(shown.image)), caption="Image (the network's input)", width="stretch")
     cells[1].image(
-        _picture(shown.image, shown.mask, shown.rare_shown), caption="Ground truth", width="stretch"
+        _picture(shown.image, shown.mask, shown.mask, shown.rare_shown),
+        caption=_truth_caption(shown.class_names[shown.rare_class] if shown.rare_shown is not None else None),
+        width="stretch",
     )
     st.info("Press **Start** to train the chosen losses side by side.", icon=":material/play_arrow:")
 

@@ -113,7 +113,7 @@ def training_curves_figure(
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="none", row=1, col=1)
     for col, (column, _) in enumerate(panels[1:], start=2):
         if column == "mean_iou":
             fig.update_yaxes(range=[0, 1.02], row=1, col=col)

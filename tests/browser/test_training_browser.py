@@ -75,6 +75,9 @@ def test_the_default_run_from_preview_to_finish(page, app_url, screenshot_dir):
     assert page.get_by_text("Look for:").count() == 1
     assert_no_exception_box(page)
     page.screenshot(path=str(screenshot_dir / "live_training_finished.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 3000})  # the main area scrolls: show all of it
+    wait_idle(page)
+    page.screenshot(path=str(screenshot_dir / "live_training_finished_all.png"), full_page=True)
 
 
 def test_gradients_page_click_shows_pixel_numbers_and_clears(page, app_url, screenshot_dir):
@@ -102,6 +105,8 @@ def test_gradients_page_click_shows_pixel_numbers_and_clears(page, app_url, scre
     assert_no_exception_box(page)
     assert page.get_by_text("true class").count() >= 1
     assert "gr_row=-1" not in page.url, "the selected pixel is in the link"
+    page.set_viewport_size({"width": 1400, "height": 2800})
+    wait_idle(page)
     page.screenshot(path=str(screenshot_dir / "gradients_clicked.png"), full_page=True)
     page.get_by_role("button", name="Clear").click()
     page.get_by_text("Click a pixel in any map").wait_for(timeout=20_000)
