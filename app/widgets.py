@@ -58,8 +58,10 @@ def control(
         if horizontal:
             return where.radio(spec.label, options, horizontal=True, **common)
         return where.selectbox(spec.label, options, **common)
-    low = spec.lo if lo is None else max(lo, spec.lo)
-    high = spec.hi if hi is None else min(hi, spec.hi)
+    if spec.lo is None or spec.hi is None:
+        raise ValueError(f"parameter {key!r} is a number without bounds: give it lo and hi")
+    low: float = spec.lo if lo is None else max(lo, spec.lo)
+    high: float = spec.hi if hi is None else min(hi, spec.hi)
     if kind is int:
         low, high = int(low), int(high)
     wanted = st.session_state[key]
@@ -77,7 +79,7 @@ def control(
     if low >= high:  # a one-value range cannot be a slider
         where.caption(f"{spec.label}: {low}")
         return low
-    step = int(spec.step) if kind is int else spec.step
+    step = int(spec.step or 1) if kind is int else spec.step
     return where.slider(spec.label, low, high, step=step, **common)
 
 
@@ -89,7 +91,7 @@ def format_value_for_text(value: Any) -> str:
 
 def _apply_preset(page: str) -> None:
     chosen = st.session_state.get(f"_{state.PAGES[page].prefix}_preset")
-    if chosen in state.PAGES[page].presets:
+    if isinstance(chosen, str) and chosen in state.PAGES[page].presets:
         state.apply_preset(page, chosen)
 
 
