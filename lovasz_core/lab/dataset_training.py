@@ -22,11 +22,13 @@ message); the others go on. Runs are deterministic for a config on the CPU.
 API:
     * :class:`DatasetTrainingConfig` — frozen, ``validated()`` checks it field by field.
     * :class:`DatasetTrainingRun` ``(config, threads=1)`` — ``step(k) -> StepOutput``,
-      ``evaluate(lane, split) -> EvalRecord``, ``predict(lane, split) -> [n, H, W]``,
-      ``batch_indices(step)``, ``batch_class_presence(epoch)``, ``status()``, ``finished``,
-      ``progress``, ``batches``, ``evaluations``.
-    * :data:`PRESETS` — named configs: the multi-class per-image/per-batch comparison and the
-      binary hinge / BCE / sigmoid demo.
+      ``evaluate(lane, split) -> EvalRecord``, ``scores(lane, split) -> SplitScores``,
+      ``predict(lane, split) -> [n, H, W]``, ``batch_indices(step)``, ``batches_per_epoch``,
+      ``batch_class_presence(epoch) -> [C]``, ``status()``, ``finished``, ``progress``,
+      ``batches``, ``evaluations``.
+    * :data:`PRESETS` — named configs with the names and settings of the page's presets: per
+      image vs per batch, small and large batches, the void band, ``classes="all"`` vs
+      ``"present"``, and the paper's binary demo (Lovász hinge vs BCE vs Lovász sigmoid).
 
 Example:
     >>> run = DatasetTrainingRun(DatasetTrainingConfig(scenes=40, steps=10, eval_every=5))
