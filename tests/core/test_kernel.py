@@ -110,3 +110,18 @@ def test_lovasz_trace_is_exact_on_rows_longer_than_float32_counts():
     assert float(trace.union[-1]) == LONG  # counts are exact int64, cast to float32 at the end
     assert torch.equal(trace.grad, torch.full((LONG,), 1.0 / LONG, dtype=torch.float32))
     assert float(trace.loss) == pytest.approx(0.75, rel=1e-5)
+
+
+def test_a_forked_child_sorts_on_its_own_pool(monkeypatch):
+    """The pool's threads do not survive fork: the child makes a new pool instead of waiting."""
+    import multiprocessing
+
+    monkeypatch.setattr(_kernel, "_PARALLEL_SORT_MIN", 1)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    errors = torch.rand(4, 500)
+    fg = (torch.rand(4, 500) < 0.5).float()
+    expected = _kernel.sort_rows(errors, fg)  # creates the parent's pool
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        keys, order = pool.apply(_kernel.sort_rows, (errors, fg))
+    assert torch.equal(keys, expected[0]) and torch.equal(order, expected[1])
