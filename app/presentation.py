@@ -30,9 +30,42 @@ PROJECTOR_SCALE = 1.35
 MAX_TABLE_ROWS = 100  # rows of a trace listed in its text alternative
 MAX_GRID_CELLS = 16 * 16  # an image's values are listed up to this size (a summary always)
 
+# Every mode: text wraps instead of being cut off or scrolling sideways, at any window width.
+# Streamlit ends a metric label, a button label in a column and a navigation link with an
+# ellipsis when it does not fit, scrolls a long row of tabs and a long line of code sideways
+# (st.code sets ``white-space: pre`` on the element itself, hence the ``!important``), and shows
+# a wide formula (KaTeX) in a box that scrolls sideways. Here these labels wrap, tabs go on a
+# second row, code lines (the links to a view) wrap, and KaTeX breaks a display formula after
+# its relations and operators (=, +, −), as it does inline.
+LAYOUT_CSS = """
+<style>
+  [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"],
+  [data-testid="stMetricLabel"] p,
+  [data-testid^="stBaseButton"] [data-testid="stMarkdownContainer"],
+  [data-testid^="stBaseButton"] p,
+  [data-testid="stSidebarNavLink"] span,
+  [data-testid="stSidebarNavLink"] [data-testid="stMarkdownContainer"],
+  [data-testid="stSidebarNavLink"] p,
+  [data-testid="stPageLink-NavLink"] span,
+  [data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"],
+  [data-testid="stPageLink-NavLink"] p {
+    white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word;
+    min-width: 0;
+  }
+  [data-testid="stSidebarNavLink"], [data-testid="stPageLink-NavLink"] { height: auto; }
+  [data-testid="stMetricLabel"] { height: auto; }
+  [data-testid="stMetricValue"] p { font-size: inherit; }
+  [data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap; overflow-x: visible; }
+  [data-testid="stCode"] code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+  .katex-display { padding-inline: 0.2em; }
+  .katex-display > .katex, .katex-display > .katex > .katex-html { white-space: normal; }
+  .katex-display > .katex > .katex-html > .base { margin-block: 0.15em; }
+</style>
+"""
+
 PROJECTOR_CSS = """
 <style>
-  /* Projector mode: everything readable from the back row. */
+  /* Projector mode: everything readable from the back row, at 1024 × 768 too. */
   [data-testid="stMain"] { font-size: 1.3rem; }
   [data-testid="stMain"] p, [data-testid="stMain"] li,
   [data-testid="stMarkdownContainer"] p,
@@ -42,9 +75,12 @@ PROJECTOR_CSS = """
   [data-testid="stMain"] h3 { font-size: 1.9rem; }
   [data-testid="stCaptionContainer"] { font-size: 1.1rem; }
   [data-testid="stWidgetLabel"] p { font-size: 1.15rem; }
-  [data-testid="stMetricValue"] { font-size: 2.6rem; }
+  [data-testid="stMetricLabel"] p { font-size: 1.15rem; line-height: 1.3; }
+  [data-testid="stMetricValue"], [data-testid="stMetricValue"] p { font-size: 2.4rem; line-height: 1.2; }
+  [data-testid="stMain"] [data-testid^="stBaseButton"] { padding-inline: 0.5rem; }
+  [data-testid="stMain"] [data-testid^="stBaseButton"] p { font-size: 1.15rem; line-height: 1.3; }
   [data-testid="stMain"] code { font-size: 1.1rem; }
-  [data-testid="stMainBlockContainer"] { padding-top: 2rem; max-width: 100%; }
+  [data-testid="stMainBlockContainer"] { padding: 2rem 1.5rem 4rem; max-width: 100%; }
 </style>
 """
 
@@ -177,10 +213,16 @@ def export_format() -> str:
 
 
 def apply_style() -> None:
-    """Inject the projector CSS when projector mode is on (call once per run, from the shell)."""
+    """Inject the layout CSS, and the projector CSS when projector mode is on (once per run).
+
+    In projector mode the sidebar starts collapsed, so the page gets the whole width of a
+    1024 × 768 projector; its arrow (top left) opens it with every control.
+    """
     import streamlit as st
 
+    st.html(LAYOUT_CSS)
     if is_projector():
+        st.set_page_config(initial_sidebar_state="collapsed")
         st.html(PROJECTOR_CSS)
 
 
