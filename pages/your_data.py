@@ -13,6 +13,7 @@ import numpy as np
 import streamlit as st
 
 from app import presentation, safe_text, uploads, widgets
+from app.figures.common import LEGEND_BELOW
 from app.figures.gradients import gradient_maps_figure
 from app.figures.iou import iou_bars_figure
 from app.figures.sorting import sorted_panels_figure
@@ -55,7 +56,8 @@ def _on_paint(chart_key: str, source: str, base: np.ndarray) -> None:
     """Paint the pixels inside the box or lasso with the chosen class; give the chart a new key
     so that the selection does not stay drawn."""
     event = st.session_state.get(chart_key) or {}
-    points = (event.get("selection") or {}).get("points", []) if isinstance(event, dict) else []
+    selection = event.get("selection") if isinstance(event, dict) else getattr(event, "selection", None)
+    points = list((selection or {}).get("points", []) or [])
     height, width = base.shape
     indices = sorted(
         {
@@ -159,7 +161,7 @@ def overview(view: YourDataView, image: np.ndarray | None) -> None:
         numbers=False,
     )
     presentation.plotly_chart(
-        iou_bars_figure(view.iou, "IoU per class", height=height),
+        iou_bars_figure(view.iou, "IoU per class", height=height).update_layout(legend=LEGEND_BELOW),
         key="_yd_iou",
         container=iou_col,
         alt="IoU of each class for the argmax prediction",
