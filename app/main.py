@@ -41,7 +41,10 @@ navigation = st.navigation(
             _page("gradients.py", "Gradients: Lovász vs cross-entropy", ":material/compare:"),
             _page("your_data.py", "Your data and your model", ":material/upload_file:"),
         ],
-        "Train": [_page("live_training.py", "Live training", ":material/model_training:")],
+        "Train": [
+            _page("live_training.py", "Live training", ":material/model_training:"),
+            _page("dataset_training.py", "Training on a data set", ":material/dataset:"),
+        ],
         "Teach": [_page("lesson.py", "Lesson", ":material/school:")],
     }
 )

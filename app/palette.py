@@ -49,7 +49,14 @@ LOSS_COLORS: dict[str, str] = {
     "soft_jaccard": "#997700",  # dark ochre
     "dice": "#666666",  # grey
     "focal": "#117755",  # dark teal
+    # lanes of "Training on a data set" (Lovász per batch is the registry's lovasz_softmax)
+    "lovasz_image": "#8C510A",  # brown
+    "bce": "#5555AA",  # slate blue
+    "lovasz_hinge": "#CC3311",  # red
+    "lovasz_sigmoid": "#661100",  # maroon
 }
+LANE_COLOR_KEYS: dict[str, str] = {"lovasz_batch": "lovasz_softmax"}  # the same loss, the same colour
+VOID_COLOR = "#FFFFFF"  # void pixels (label 255) in label maps: white, as unlabelled paper
 OTHER_LOSS_COLOR = "#777777"
 
 MARK_COLOR = "#000000"
@@ -79,5 +86,5 @@ def class_color(index: int) -> str:
 
 
 def loss_color(key: str) -> str:
-    """Colour of the loss ``key`` of the registry (grey for a loss without its own colour)."""
-    return LOSS_COLORS.get(key, OTHER_LOSS_COLOR)
+    """Colour of the loss or lane ``key`` (grey for a loss without its own colour)."""
+    return LOSS_COLORS.get(LANE_COLOR_KEYS.get(key, key), OTHER_LOSS_COLOR)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from app.state import param, register
 from lovasz_core.lab.images import IMAGE_NAMES
+from lovasz_core.lab.lanes import BINARY_LANES, CLASS_SELECTIONS, LANES, MULTICLASS_LANES
 from lovasz_core.lab.models import MODEL_NAMES
 from lovasz_core.lab.registry import LOSSES
 from lovasz_core.lab.shapes import SCENES, image_sources
@@ -270,3 +271,59 @@ class YourDataParams:
 
 
 register("your_data", "yd", YourDataParams)
+
+
+@dataclass(frozen=True)
+class DatasetTrainingParams:
+    """Page "Training on a data set" (the settings of the next run).
+
+    The default trains the four multi-class lanes on 240 generated scenes of 32×32 with a rare
+    class (a small disk in half of the scenes), batches of 8, Adam, 300 steps.
+    """
+
+    lanes: tuple[str, ...] = param(
+        MULTICLASS_LANES,
+        "Lanes (losses) to compare",
+        options=tuple(LANES),
+        help="Binary lanes (binary cross-entropy, Lovász hinge, Lovász sigmoid) need 2 classes.",
+    )
+    classes: str = param(
+        "present",
+        "Lovász classes (`classes=`)",
+        options=tuple(CLASS_SELECTIONS),
+        help="; ".join(f"{k}: {v}" for k, v in CLASS_SELECTIONS.items()),
+    )
+    batch: int = param(8, "Batch size (images per step)", lo=1, hi=64, step=1)
+    void: bool = param(
+        False,
+        "Void band (label 255) along every outline",
+        help="Ignored by every loss (cross-entropy too: ignore_index=255) and by every IoU.",
+    )
+    void_width: int = param(1, "Void band width (pixels on each side)", lo=1, hi=3, step=1)
+    num_classes: int = param(
+        4, "Classes (incl. background)", lo=2, hi=6, step=1, help="3 or more: the last class is rare."
+    )
+    rare_rate: float = param(0.5, "Share of scenes with the rare object", lo=0.1, hi=1.0, step=0.05)
+    scenes: int = param(240, "Scenes in the data set (¼ for validation)", lo=40, hi=800, step=40)
+    lr: str = param("0.01", "Learning rate (Adam)", options=LEARNING_RATES)
+    steps: int = param(300, "Steps", lo=20, hi=2000, step=20)
+    seed: int = param(0, "Seed (scenes, initial weights, batch order)", lo=0, hi=999, step=1)
+
+
+register(
+    "dataset_training",
+    "dt",
+    DatasetTrainingParams,
+    {
+        "Per image vs per batch": DatasetTrainingParams(),
+        "Small batches (2)": DatasetTrainingParams(batch=2),
+        "Large batches (32)": DatasetTrainingParams(batch=32),
+        "Void band on": DatasetTrainingParams(void=True),
+        "classes=all vs present": DatasetTrainingParams(
+            lanes=("lovasz_batch", "lovasz_image"), classes="all", rare_rate=0.3
+        ),
+        "Binary: Lovász hinge vs BCE vs Lovász sigmoid": DatasetTrainingParams(
+            lanes=BINARY_LANES, num_classes=2
+        ),
+    },
+)
