@@ -43,7 +43,7 @@ __all__ = ["lovasz_kernel"]
 _ERROR_BITS_MAX = 0x7FFFFFFF  # largest int32: errors are non-negative float32 bit patterns
 _CPU_SINGLE_SORT_MAX = 1 << 20  # torch.sort path: up to this many elements, one 1-D sort
 _CPU_SORT_CHUNK = 1 << 19  # else sorts of whole rows of at most this many: cache-sized keys
-_PARALLEL_SORT_MIN = 1 << 15  # fewer keys are sorted on the calling thread only
+_PARALLEL_SORT_MIN = 1 << 18  # fewer keys (a sort under ~1 ms) are sorted on the calling thread only
 _MAX_SORT_THREADS = 8
 
 _pool: ThreadPoolExecutor | None = None
