@@ -206,13 +206,12 @@ def _live_view() -> None:
     )
     if view.lanes:
         st.table(lanes_table(view.lanes, view.class_names))
-    timing = ""
-    if SS.get("lt_last_tick_ms"):
-        timing = (
-            f" — Previous refresh on the server: {SS.lt_last_tick_ms:.0f} ms, of which training "
+    st.markdown(view.look_for)
+    if lifecycle.training and SS.get("lt_last_tick_ms"):
+        st.caption(
+            f"Previous refresh on the server: {SS.lt_last_tick_ms:.0f} ms, of which training "
             f"{SS.lt_last_train_ms:.0f} ms; {lifecycle.steps_per_tick} step(s) per refresh next."
         )
-    st.caption(view.look_for + (timing if lifecycle.training else ""))
     SS.lt_last_tick_ms = 1000 * (time.perf_counter() - began)
     SS.lt_last_train_ms = SS.get("lt_train_ms", 0.0)
 

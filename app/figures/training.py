@@ -77,7 +77,6 @@ def training_curves_figure(
         if frame.empty:
             continue
         for key, lane in downsample_steps(frame).groupby("loss_key", sort=False):
-            group = f"{heading}: {key}"
             style = {"color": loss_color(str(key)), "dash": dash, "width": width}
             for col, (column, _) in enumerate(panels, start=1):
                 if column not in lane.columns:
@@ -88,7 +87,7 @@ def training_curves_figure(
                         y=lane[column],
                         mode="lines",
                         name=titles.get(str(key), str(key)),
-                        legendgroup=group,
+                        legendgroup=heading,
                         legendgrouptitle_text=heading,
                         showlegend=col == 1,
                         line=style,
@@ -113,7 +112,7 @@ def training_curves_figure(
     if total_steps:
         fig.update_xaxes(range=[0, total_steps])
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(type="log", exponentformat="none", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, exponentformat="none", row=1, col=1)
     for col, (column, _) in enumerate(panels[1:], start=2):
         if column == "mean_iou":
             fig.update_yaxes(range=[0, 1.02], row=1, col=col)

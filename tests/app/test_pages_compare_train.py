@@ -229,7 +229,7 @@ def test_a_finished_run_ends_on_the_bars_step_and_can_be_overlaid():
     table = at.table[0].value
     assert set(table["step"]) == {"20"}, "the table's step is the progress bar's 20 / 20"
     assert at.select_slider(key="lt_replay").value == 20, "the replay ends at the last step"
-    assert "Look for:" in texts(at, "caption") and "at the end (step 20)" in texts(at, "caption")
+    assert "Look for:" in texts(at, "markdown") and "at the end (step 20)" in texts(at, "markdown")
     at.button(key="lt_start").click().run()  # a new run; the finished one is kept
     assert len(at.session_state["lt_saved"]) == 1
     name = at.session_state["lt_saved"][0]["name"]
@@ -238,6 +238,7 @@ def test_a_finished_run_ends_on_the_bars_step_and_can_be_overlaid():
     curves = plotly_specs(at)[0]
     headings = {t.get("legendgrouptitle", {}).get("text") for t in curves["data"]}
     assert {"This run", "#1 (dot)"} <= headings
+    assert {t["legendgroup"] for t in curves["data"]} == {"This run", "#1 (dot)"}, "one heading per run"
     assert all(t["line"]["width"] < 2.5 for t in curves["data"] if t["legendgroup"].startswith("#1"))
 
 
