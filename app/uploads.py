@@ -237,7 +237,8 @@ def current_store() -> UploadStore:
 
 
 def _messages() -> dict[str, str]:
-    return st.session_state.setdefault(MESSAGE_KEY, {})
+    messages: dict[str, str] = st.session_state.setdefault(MESSAGE_KEY, {})
+    return messages
 
 
 def _on_upload(page: str, kind: str, widget_key: str) -> None:
@@ -353,7 +354,8 @@ def logits_controls(page: str, max_side: int, container: Any = None) -> Uploaded
 
 # ------------------------------------------------------------------------------------ painting
 def _edits() -> dict[str, list[np.ndarray]]:
-    return st.session_state.setdefault(EDITS_KEY, {})
+    edits: dict[str, list[np.ndarray]] = st.session_state.setdefault(EDITS_KEY, {})
+    return edits
 
 
 def edited_mask(source: str, base: np.ndarray) -> np.ndarray:

@@ -161,7 +161,7 @@ def overview(view: YourDataView, image: np.ndarray | None) -> None:
         numbers=False,
     )
     presentation.plotly_chart(
-        iou_bars_figure(view.iou, "IoU per class", height=height).update_layout(legend=LEGEND_BELOW),
+        iou_bars_figure(view.iou.tolist(), "IoU per class", height=height).update_layout(legend=LEGEND_BELOW),
         key="_yd_iou",
         container=iou_col,
         alt="IoU of each class for the argmax prediction",
@@ -362,6 +362,7 @@ truth = uploads.edited_mask(source, base)
 st.sidebar.subheader("View")
 cls = int(widgets.control(PAGE, "cls", st.sidebar, hi=num_classes - 1))
 shared = bool(widgets.control(PAGE, "shared", st.sidebar))
+view: YourDataView | None
 try:
     view = cached_view(truth, logits, cls)
 except ValueError as error:

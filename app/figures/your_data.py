@@ -30,7 +30,7 @@ def _rgb(image: np.ndarray) -> np.ndarray:
     pixels = np.clip(image, 0.0, 1.0)
     if pixels.ndim == 2:
         pixels = np.repeat(pixels[..., None], 3, axis=2)
-    return np.round(pixels * 255).astype(np.uint8)
+    return np.asarray(np.round(pixels * 255), dtype=np.uint8)
 
 
 def image_figure(image: np.ndarray, title: str, height: int = 320) -> go.Figure:
