@@ -19,7 +19,7 @@ from PIL import Image
 
 from lovasz_core.lab.views.your_data import example_case, your_data_view
 
-from .conftest import assert_no_exception_box, open_page, wait_idle
+from .conftest import assert_no_exception_box, wait_idle
 
 pytestmark = pytest.mark.browser
 URL = "your_data"
@@ -67,9 +67,9 @@ def _uploader(page, label: str):
 
 def _upload(page, label: str, path: Path) -> None:
     _uploader(page, label).locator('input[type="file"]').set_input_files(str(path))
-    wait_idle(page)
+    wait_idle(page, timeout_ms=120_000)
     page.wait_for_timeout(500)
-    wait_idle(page)
+    wait_idle(page, timeout_ms=120_000)
 
 
 def _metric(page, label: str) -> str:
@@ -98,8 +98,11 @@ def _shot(page, screenshot_dir: Path, name: str) -> None:
 
 
 def _open(page, app_url: str, query: str = "") -> None:
-    open_page(page, app_url, URL, query)
-    page.wait_for_function(f"document.querySelectorAll('{PLOT}').length >= 6", timeout=60_000)
+    """Open the page; the first visit to a fresh server (imports, caches) may take minutes on a busy
+    machine, hence the long wait."""
+    page.goto(f"{app_url}/{URL}" + (f"?{query}" if query else ""), wait_until="domcontentloaded")
+    wait_idle(page, timeout_ms=240_000)
+    page.wait_for_function(f"document.querySelectorAll('{PLOT}').length >= 6", timeout=120_000)
     assert_no_exception_box(page)
 
 
