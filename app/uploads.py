@@ -147,29 +147,43 @@ def _fit_logits(logits: UploadedLogits, mask: UploadedMask) -> None:
         )
 
 
+FORGET_HINT = " To start again with other files, press “Forget my upload” first."
+
+
+def _agree(check: Callable[[], None]) -> None:
+    """Run a check between a new file and the stored ones; its message says how to start over."""
+    try:
+        check()
+    except UploadError as error:
+        raise UploadError(f"{error}{FORGET_HINT}") from error
+
+
 def with_image(store: UploadStore, data: bytes, filename: str) -> UploadStore:
     """``store`` with a new image; :class:`UploadError` if unreadable or not the mask's size."""
     image = read_image(data, filename, max_side=STORE_SIDE)
-    if store.mask is not None:
-        check_same_size(image, store.mask)
+    mask = store.mask
+    if mask is not None:
+        _agree(lambda: check_same_size(image, mask))
     return replace(store, image=image, generation=store.generation + 1)
 
 
 def with_mask(store: UploadStore, data: bytes, filename: str) -> UploadStore:
     """``store`` with a new mask; :class:`UploadError` if unusable or not fitting the image or logits."""
     mask = read_mask(data, filename, max_side=STORE_SIDE, ignore_index=VOID)
-    if store.image is not None:
-        check_same_size(store.image, mask)
-    if store.logits is not None:
-        _fit_logits(store.logits, mask)
+    image, logits = store.image, store.logits
+    if image is not None:
+        _agree(lambda: check_same_size(image, mask))
+    if logits is not None:
+        _agree(lambda: _fit_logits(logits, mask))
     return replace(store, mask=mask, generation=store.generation + 1)
 
 
 def with_logits(store: UploadStore, data: bytes, filename: str) -> UploadStore:
     """``store`` with new logits; :class:`UploadError` if unusable or not fitting the mask."""
     logits = read_logits(data, filename, max_side=STORE_SIDE)
-    if store.mask is not None:
-        _fit_logits(logits, store.mask)
+    mask = store.mask
+    if mask is not None:
+        _agree(lambda: _fit_logits(logits, mask))
     return replace(store, logits=logits, generation=store.generation + 1)
 
 
