@@ -48,10 +48,11 @@ def surface(data: GeometryView, show_planes: bool, show_soft: bool) -> None:
         "the pixel errors, through the set function's values at the corners",
     )
     where = "square" if data.n == 2 else f"slice m₃ = {data.m3:.2f}"
+    origin = " (unlabelled at m = 0, where Δ(∅) = 0)" if not data.slice_corners.any(1).all() else ""
     if len(data.slice_corners):
         corners = (
             f"Black dots: the set function $\\Delta_J$ at the {len(data.slice_corners)} corners of "
-            f"the {where}; the surface meets them exactly."
+            f"the {where}{origin}; the surface meets them exactly."
         )
     else:
         corners = f"The {where} passes through no corner of the cube: slide m₃ to 0 or 1 to see them."

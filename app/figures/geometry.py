@@ -41,6 +41,11 @@ CORNER_TEXT_POSITIONS = {
 }
 
 
+def corner_text(corner: np.ndarray, value: float) -> str:
+    """``"Δ({1})=1.00"``; empty at m = 0, where Δ(∅) = 0 always and a label would leave the figure."""
+    return f"Δ({corner_set(corner)})={value:.2f}" if corner.any() else ""
+
+
 def corner_text_position(corner: np.ndarray) -> str:
     """Where the label of a corner of the (m₁, m₂) square goes: the two off-diagonal corners
     project close together in the default view, so their labels point away from each other."""
@@ -64,7 +69,8 @@ def extension_surface_figure(
 ) -> go.Figure:
     """3-D view of f(m₁, m₂) on a ``[G]`` grid per axis (``values [G, G]``, rows = m₂).
 
-    Adds: the set function at the corners (labelled markers), the linear pieces extended over the
+    Adds: the set function at the corners (labelled markers; ``corners [k, n]``, drawn at their
+    first two coordinates and labelled with the whole set), the linear pieces extended over the
     whole square (translucent planes, given as ``(label, values, colour)``), the soft-Jaccard
     surface for comparison, and a probe point.
     """
@@ -120,7 +126,7 @@ def extension_surface_figure(
             mode="markers+text",
             name="set function Δ at the corners",
             marker={"size": 6, "color": MARK_COLOR},
-            text=[f"Δ({corner_set(c)})={v:.2f}" for c, v in zip(corners, corner_values, strict=True)],
+            text=[corner_text(c, v) for c, v in zip(corners, corner_values, strict=True)],
             textposition=[corner_text_position(c) for c in corners],
         )
     )
@@ -256,4 +262,4 @@ def section_figure(
         ticktext=[end_labels[0], "midpoint", end_labels[1]],
     )
     fig.update_yaxes(title="loss", gridcolor=GRID_COLOR, range=[0, 1.08])
-    return base_layout(fig, height, title, legend=LEGEND_BELOW | {"y": -0.12})
+    return base_layout(fig, height, title, legend=LEGEND_BELOW | {"y": -0.2})

@@ -166,7 +166,10 @@ def test_extension_surface_with_planes_soft_and_corners():
         probe=(0.5, 0.5, 0.5),
     )
     assert [type(t).__name__ for t in fig.data] == ["Surface"] * 4 + ["Scatter3d"] * 2
-    assert list(fig.data[4].text) == ["Δ(∅)=0.00", "Δ({2})=0.50", "Δ({1})=1.00", "Δ({1,2})=1.00"]
+    assert list(fig.data[4].text) == ["", "Δ({2})=0.50", "Δ({1})=1.00", "Δ({1,2})=1.00"]
+    sliced = np.array([[0, 0, 1], [1, 1, 1]], dtype=float)  # a slice m₃ = 1 of three pixels
+    on_slice = geometry_figures.extension_surface_figure(grid, values, sliced, np.array([0.5, 1.0]))
+    assert list(on_slice.data[-1].text) == ["Δ({3})=0.50", "Δ({1,2,3})=1.00"]
     assert fig.data[1].colorscale[0][1] == "#E69F00"
 
 
@@ -177,7 +180,7 @@ def test_surface_corner_labels_point_away_from_each_other():
     positions = dict(zip(fig.data[-1].text, fig.data[-1].textposition, strict=True))
     # the off-diagonal corners project close together: one label to the left, one to the right
     assert positions["Δ({2})=0.50"].endswith("left") and positions["Δ({1})=1.00"].endswith("right")
-    assert not positions["Δ(∅)=0.00"].endswith("left")  # not past the figure's left edge
+    assert "" in positions  # m = 0: Δ(∅) = 0 always, no label to leave the figure
     assert len(set(positions.values())) == 4
     assert fig.layout.scene.zaxis.title.text == "loss" and fig.layout.margin.l >= 30
     assert fig.data[0].name == "Lovász extension" and fig.data[0].showlegend

@@ -208,12 +208,12 @@ def test_geometry_surface_is_the_upper_envelope_and_meets_the_corners(fg):
     index = {0.0: 0, 1.0: len(view.grid) - 1}
     for corner, value in zip(view.slice_corners, view.slice_corner_values, strict=True):
         assert view.values[index[corner[1]], index[corner[0]]] == pytest.approx(value)
-    assert len(view.slice_corners) == 4
+    assert len(view.slice_corners) == 4 and (view.slice_corners[:, 2:] == 1.0).all()
 
 
 def test_geometry_slice_off_the_corners_draws_no_corner():
     view = geometry_view((True, False, True), 0.5)
-    assert view.slice_corners.shape == (0, 2)
+    assert view.slice_corners.shape == (0, 3)
     assert len(view.boundaries) == 3
 
 

@@ -56,7 +56,7 @@ class GeometryView:
 
     Surface over the (m₁, m₂) grid ``[G]``: ``values``, ``soft`` and ``region`` ``[G, G]`` (rows =
     m₂), ``planes [n!, G, G]`` (each linear piece over the whole square), ``weights [n!, n]``.
-    ``corners [2^n, n]``/``corner_values [2^n]``: Δ_J at every corner; ``slice_corners [k, 2]`` the
+    ``corners [2^n, n]``/``corner_values [2^n]``: Δ_J at every corner; ``slice_corners [k, n]`` the
     ones on the drawn slice. Section ``start → end`` (``[n]`` each) at ``t [T]``; ``gap_*``: the
     largest midpoint gap of the grid test, ``section_kinks``: sort-order changes along the section.
     """
@@ -164,7 +164,7 @@ def geometry_view(fg_bits: tuple[bool, ...], m3: float = 0.5) -> GeometryView:
         weights=weights.numpy(),
         corners=corners.numpy(),
         corner_values=corner_values.numpy(),
-        slice_corners=corners.numpy()[on_slice][:, :2],
+        slice_corners=corners.numpy()[on_slice],
         slice_corner_values=corner_values.numpy()[on_slice],
         boundaries=_boundaries(n, m3),
         gap_lovasz=gap_lovasz,
