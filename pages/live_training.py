@@ -343,7 +343,7 @@ widgets.page_header(
 
 with st.sidebar:
     widgets.preset_picker(PAGE)
-    image = widgets.control(PAGE, "image")
+    image = widgets.control(PAGE, "image", format_func=lambda k: label("image", k))
     low, high = class_range(image)
     size = widgets.control(PAGE, "size", hi=LIMITS.max_image_size)
     classes = widgets.control(PAGE, "classes", lo=low, hi=high)
@@ -438,7 +438,8 @@ if run is not None and not problem and settings != run.config:
 if run is not None:
     st.caption(
         f"This run: **{run_title(run.config)}**; classes {', '.join(run.class_names)}; "
-        f"on {run.config.device}. Training goes on while this page is open and resumes when you come back."
+        f"on the {run.config.device.upper()}. Training goes on while this page is open and resumes "
+        "when you come back."
     )
 elif not problem:
     shown = preview(settings.image, settings.size, settings.num_classes, settings.seed)

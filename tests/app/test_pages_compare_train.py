@@ -127,7 +127,8 @@ def test_before_start_the_image_and_its_mask_are_shown_with_labels():
     captions = [str(img.proto) for img in at.get("image")]
     assert any("Ground truth" in c for c in captions) and any("Image" in c for c in captions)
     text = texts(at, "caption")
-    assert "Next run: **rare_object 64×64 · Tiny conv net · from scratch · Adam lr 0.003" in text
+    assert "Next run: **Rare object (generated) 64×64 · Tiny conv net · from scratch · Adam lr 0.003" in text
+    assert at.selectbox(key="lt_image").format_func("rare_object") == "Rare object (generated)"
     assert "rare square 0.66 %" in text
     assert at.selectbox(key="lt_model").format_func("tiny_fcn") == "Tiny conv net"
     assert at.selectbox(key="lt_optimizer").format_func("adam") == "Adam"

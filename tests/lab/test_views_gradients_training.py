@@ -84,7 +84,8 @@ def test_labels_and_titles_are_words():
     config = TrainingConfig(image="rare_object", num_classes=3, lr=0.003, mode="finetune", warmup_steps=50)
     title = run_title(config)
     assert "Tiny conv net" in title and "Adam" in title and "fine-tune" in title.lower()
-    assert "tiny_fcn" not in title and "adam" not in title
+    assert "tiny_fcn" not in title and "adam" not in title and "rare_object" not in title
+    assert title.startswith("Rare object (generated) 64×64")
     assert label("loss", "ce_lovasz") == "CE + Lovász" and label("mode", "scratch") == "From scratch"
 
 

@@ -47,7 +47,15 @@ FOUND_IOU = 0.5  # a lane has "found" the rare class once its IoU reaches this
 RARE_FRACTION = 0.05  # a class under 5 % of the pixels is "rare"
 LEVEL = 0.01  # lanes whose mean IoU differ by less than this end level
 
+IMAGE_LABELS: dict[str, str] = {
+    "horse": "Horse",
+    "coins": "Coins",
+    "camera": "Camera",
+    "blobs": "Blobs (generated)",
+    "rare_object": "Rare object (generated)",
+}
 _LABELS: dict[str, dict[str, str]] = {
+    "image": IMAGE_LABELS,
     "model": MODEL_NAMES,
     "mode": MODES,
     "optimizer": OPTIMIZERS,
@@ -58,7 +66,8 @@ _LABELS: dict[str, dict[str, str]] = {
 def label(kind: str, key: str) -> str:
     """The human label of a setting's key: ``label("model", "tiny_fcn") == "Tiny conv net"``.
 
-    ``kind`` is ``"model"``, ``"mode"``, ``"optimizer"`` or ``"loss"``; an unknown key is returned as is.
+    ``kind`` is ``"image"``, ``"model"``, ``"mode"``, ``"optimizer"`` or ``"loss"``; an unknown key
+    is returned as is.
     """
     return _LABELS[kind].get(key, key)
 
@@ -69,7 +78,8 @@ def run_title(config: TrainingConfig) -> str:
     if config.mode == "finetune":
         mode = f"{mode} ({config.warmup_steps} CE steps)"
     return (
-        f"{config.image} {config.size}×{config.size} · {label('model', config.model)} · {mode} · "
+        f"{label('image', config.image)} {config.size}×{config.size} · "
+        f"{label('model', config.model)} · {mode} · "
         f"{label('optimizer', config.optimizer)} lr {config.lr:g} · seed {config.seed}"
     )
 
