@@ -28,6 +28,9 @@ def _iou_loop(prediction, target, num_classes, ignore_index=None):
     keep = np.ones_like(true, dtype=bool) if ignore_index is None else true != ignore_index
     result = []
     for c in range(num_classes):
+        if c == ignore_index:  # an ignored class id is not scored (torchmetrics, the reference's iou)
+            result.append(float("nan"))
+            continue
         a = (pred == c) & keep
         b = (true == c) & keep
         union = int((a | b).sum())
