@@ -35,6 +35,7 @@ PAGE = "your_data"
 MAX_SIDE = 64
 EDITOR_GENERATION = "_yd_editor_generation"
 PAINT_CLASS = "_yd_paint_class"
+IOU_LEGEND = {**LEGEND_BELOW, "y": -0.22}  # below the class names of the bars
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
@@ -161,7 +162,7 @@ def overview(view: YourDataView, image: np.ndarray | None) -> None:
         numbers=False,
     )
     presentation.plotly_chart(
-        iou_bars_figure(view.iou.tolist(), "IoU per class", height=height).update_layout(legend=LEGEND_BELOW),
+        iou_bars_figure(view.iou.tolist(), "IoU per class", height=height).update_layout(legend=IOU_LEGEND),
         key="_yd_iou",
         container=iou_col,
         alt="IoU of each class for the argmax prediction",
@@ -183,7 +184,8 @@ def void_sentence(view: YourDataView) -> str:
     )
     return (
         f"**{view.void_pixels:,} of {total:,} pixels are void ({VOID})**: drawn grey, left out of "
-        f"the sort ({view.sort.kept:,} pixels sorted) and of the IoU. Their largest |∂L/∂z|: "
+        f"the sort ({view.sort.kept:,} pixels sorted) and of the IoU. Their largest "
+        r"$|\partial L / \partial z|$: "
         f"{pushes}."
     )
 
