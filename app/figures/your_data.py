@@ -25,7 +25,7 @@ def _class_index_map(labels: np.ndarray, num_classes: int, void: np.ndarray) -> 
     return np.where(void, num_classes, labels).astype(np.int64)
 
 
-def _rgb(image: np.ndarray) -> np.ndarray:
+def _to_uint8(image: np.ndarray) -> np.ndarray:
     """A float image in [0, 1], grey or RGB, as uint8 ``[H, W, 3]`` for ``go.Image``."""
     pixels = np.clip(image, 0.0, 1.0)
     if pixels.ndim == 2:
@@ -35,7 +35,9 @@ def _rgb(image: np.ndarray) -> np.ndarray:
 
 def image_figure(image: np.ndarray, title: str, height: int = 320) -> go.Figure:
     """The uploaded image ``[H, W]`` or ``[H, W, 3]`` in [0, 1], pixel for pixel."""
-    fig = go.Figure(go.Image(z=_rgb(image), name="image", hovertemplate="row %{y}, col %{x}<extra></extra>"))
+    fig = go.Figure(
+        go.Image(z=_to_uint8(image), name="image", hovertemplate="row %{y}, col %{x}<extra></extra>")
+    )
     image_axes(fig, image.shape[:2])
     base_layout(fig, height, title)
     fig.update_layout(dragmode=False)
@@ -69,7 +71,7 @@ def class_map_figure(
     names = np.array([f"class {c}" for c in range(num_classes)] + [f"void ({VOID})"], dtype=object)
     fig = go.Figure()
     if image is not None:
-        fig.add_trace(go.Image(z=_rgb(image), hoverinfo="skip", name="image"))
+        fig.add_trace(go.Image(z=_to_uint8(image), hoverinfo="skip", name="image"))
     fig.add_trace(
         go.Heatmap(
             z=z,
