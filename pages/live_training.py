@@ -67,7 +67,7 @@ def _carry_out(step: life.Step) -> None:
         elif effect == "new_run":
             try:
                 SS.lt_run = TrainingRun(step.state.config)
-            except (TypeError, ValueError) as error:
+            except (TypeError, ValueError, RuntimeError) as error:  # RuntimeError: e.g. out of GPU memory
                 SS.lt_run = None
                 _carry_out(life.failed(step.state, str(error)))
                 return
@@ -126,8 +126,12 @@ def _train_one_refresh(run: TrainingRun) -> None:
         _carry_out(life.slot_lost(_lifecycle()))
         st.rerun()
     began = time.perf_counter()
-    if not run.finished:
-        run.step(_lifecycle().steps_per_tick)
+    try:
+        if not run.finished:
+            run.step(_lifecycle().steps_per_tick)
+    except RuntimeError as error:  # the device failed (e.g. out of GPU memory): keep the run, say why
+        _carry_out(life.failed(_lifecycle(), f"Training stopped at step {run.steps_done}: {error}"))
+        st.rerun()
     spent = time.perf_counter() - began
     SS.lt_train_ms = 1000 * spent
     _carry_out(life.tick(_lifecycle(), run.steps_done, spent, run.finished, time.perf_counter()))

@@ -284,3 +284,21 @@ def test_replay_of_a_paused_run():
         "Cross-entropy",
         "Lovász-Softmax",
     ]
+
+
+def test_a_device_failure_mid_run_is_reported_and_keeps_the_run(monkeypatch):
+    from lovasz_core.lab.training import TrainingRun
+
+    at = run_page("live_training.py", {"lt_size": "16"})
+    at.button(key="lt_start").click().run()
+    run = at.session_state["lt_run"]
+
+    def out_of_memory(self, k=1):
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr(TrainingRun, "step", out_of_memory)
+    at.run()
+    assert_no_exception(at)
+    assert "Training stopped at step" in texts(at, "error") and "out of memory" in texts(at, "error")
+    assert at.session_state["lt_run"] is run and phase(at) == "idle"
+    assert not at.button(key="lt_start").disabled
