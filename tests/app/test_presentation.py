@@ -1,6 +1,8 @@
-"""Pure helpers of app/presentation.py: chart export config, text alternatives, projector sizes."""
+"""app/presentation.py: chart export config, text alternatives, projector sizes and CSS."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -69,3 +71,52 @@ def test_projector_figure_is_a_taller_copy_with_larger_text():
     big = projector_figure(fig)
     assert big.layout.height > 300 and big.layout.font.size > 12
     assert fig.layout.height == 300 and fig.layout.font.size is None  # the original is untouched
+
+
+def _font_rem(css: str, selector: str) -> float:
+    """The ``font-size`` (in rem) of the first rule of ``css`` whose selector list ends with ``selector``."""
+    match = re.search(re.escape(selector) + r"\s*\{[^}]*font-size:\s*([\d.]+)rem", css)
+    assert match, f"no font-size for {selector}"
+    return float(match.group(1))
+
+
+def test_projector_metric_values_are_at_least_as_large_as_their_labels():
+    from app.presentation import PROJECTOR_CSS
+
+    value = _font_rem(PROJECTOR_CSS, '[data-testid="stMetricValue"] p')
+    label = _font_rem(PROJECTOR_CSS, '[data-testid="stMetricLabel"] p')
+    text = _font_rem(PROJECTOR_CSS, '[data-testid="stMarkdownContainer"] li')
+    assert value >= label and value >= text
+
+
+def test_layout_css_lets_labels_and_formulas_wrap_in_every_mode():
+    from app.presentation import LAYOUT_CSS, PROJECTOR_CSS
+
+    assert '[data-testid="stMetricLabel"] p' in LAYOUT_CSS and "white-space: normal" in LAYOUT_CSS
+    assert '[data-testid^="stBaseButton"] p' in LAYOUT_CSS
+    assert ".katex-display > .katex" in LAYOUT_CSS
+    # the app shell's tests tell projector mode apart by this phrase of the projector CSS alone
+    assert "Projector mode" in PROJECTOR_CSS and "Projector mode" not in LAYOUT_CSS
+
+
+def _styled_page() -> None:
+    import streamlit as st
+
+    from app import presentation
+
+    st.toggle("Projector mode", key=presentation.PROJECTOR_KEY)
+    presentation.apply_style()
+
+
+def test_apply_style_adds_the_projector_css_only_in_projector_mode():
+    from streamlit.testing.v1 import AppTest
+
+    from app.presentation import LAYOUT_CSS, PROJECTOR_CSS
+
+    at = AppTest.from_function(_styled_page).run()
+    bodies = [h.proto.body.strip() for h in at.get("html")]
+    assert bodies == [LAYOUT_CSS.strip()]
+    at.toggle(key="projector").set_value(True).run()
+    assert not at.exception
+    bodies = [h.proto.body.strip() for h in at.get("html")]
+    assert bodies == [LAYOUT_CSS.strip(), PROJECTOR_CSS.strip()]
