@@ -1,8 +1,13 @@
 """Showing the app to a room: projector mode, accessible charts, chart export, links to a view.
 
 - **Projector mode** (a sidebar toggle, also ``?projector=true`` in a link): larger type,
-  taller figures, fewer secondary controls. Pages ask :func:`is_projector` and
-  :func:`figure_height`; :func:`apply_style` injects the CSS once per run.
+  taller figures, fewer secondary controls, and a layout for a 1024 × 768 or 1280 × 720
+  projector: the sidebar starts collapsed (its arrow opens it) and nothing is cut off. Pages
+  ask :func:`is_projector` and :func:`figure_height`; :func:`apply_style` injects the CSS once
+  per run.
+- **Layout in every mode** (:data:`LAYOUT_CSS`): metric labels, button labels, navigation
+  links, tabs and code wrap, and display formulas break after ``=``, ``+`` or ``−``, instead of
+  being cut off with an ellipsis or scrolling sideways.
 - **Charts**: :func:`plotly_chart` wraps ``st.plotly_chart`` with an accessible name (``alt``),
   a text alternative (an expander with the numbers of every trace, from :func:`figure_tables`)
   and the toolbar's camera button set to save PNG or SVG (:func:`chart_config`). Both formats
@@ -36,17 +41,18 @@ MAX_GRID_CELLS = 16 * 16  # an image's values are listed up to this size (a summ
 # (st.code sets ``white-space: pre`` on the element itself, hence the ``!important``), and shows
 # a wide formula (KaTeX) in a box that scrolls sideways. Here these labels wrap, tabs go on a
 # second row, code lines (the links to a view) wrap, and KaTeX breaks a display formula after
-# its relations and operators (=, +, −), as it does inline.
+# its relations and operators (=, +, −), as it does inline; a little padding holds the strut
+# KaTeX puts 2 px past a formula's last subscript, which would otherwise scroll.
 LAYOUT_CSS = """
 <style>
   [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"],
   [data-testid="stMetricLabel"] p,
   [data-testid^="stBaseButton"] [data-testid="stMarkdownContainer"],
   [data-testid^="stBaseButton"] p,
-  [data-testid="stSidebarNavLink"] span,
+  [data-testid="stSidebarNavLink"] span:not([data-testid="stIconMaterial"]),
   [data-testid="stSidebarNavLink"] [data-testid="stMarkdownContainer"],
   [data-testid="stSidebarNavLink"] p,
-  [data-testid="stPageLink-NavLink"] span,
+  [data-testid="stPageLink-NavLink"] span:not([data-testid="stIconMaterial"]),
   [data-testid="stPageLink-NavLink"] [data-testid="stMarkdownContainer"],
   [data-testid="stPageLink-NavLink"] p {
     white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word;
