@@ -262,4 +262,6 @@ def section_figure(
         ticktext=[end_labels[0], "midpoint", end_labels[1]],
     )
     fig.update_yaxes(title="loss", gridcolor=GRID_COLOR, range=[0, 1.08])
-    return base_layout(fig, height, title, legend=LEGEND_BELOW | {"y": -0.2})
+    base_layout(fig, height, title, legend=LEGEND_BELOW | {"y": -0.2})
+    fig.update_layout(margin={"r": 50})  # room for the end label centred on t = 1
+    return fig

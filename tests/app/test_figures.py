@@ -210,6 +210,7 @@ def test_section_figure_marks_the_curve_above_its_chord():
     assert fig.data[1].line.dash == "dash" and list(fig.data[1].y) == list(t)
     marker = fig.data[2]
     assert list(marker.x) == [0.5, 0.5] and list(marker.y) == [0.5, pytest.approx(np.sqrt(0.5))]
+    assert list(fig.layout.xaxis.ticktext) == ["t = 0", "midpoint", "t = 1"] and fig.layout.margin.r >= 50
 
 
 def test_error_comparison_splits_by_class_and_marks_thresholds():
