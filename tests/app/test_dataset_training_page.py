@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import json
 
-from ..app_harness import assert_no_exception, run_page
+from ..app_harness import assert_no_exception
+from ..app_harness import run_page as _run_page
 
 PAGE = "dataset_training.py"
 SMALL = {"dt_scenes": "40", "dt_batch": "4", "dt_steps": "20"}
 
 
+def run_page(page: str, query: dict[str, str] | None = None):
+    """The page under AppTest, with room for a slow shared machine (a rerun may train)."""
+    return _run_page(page, query, timeout=300.0)
+
+
 def texts(at, kind: str) -> str:
-    return "\n".join(str(e.value) for e in getattr(at, kind))
+    """The text of every element of ``kind``, Markdown escapes removed (link text is escaped)."""
+    return "\n".join(str(e.value) for e in getattr(at, kind)).replace("\\", "")
 
 
 def buttons(at) -> list[str]:
@@ -94,7 +101,7 @@ def test_a_control_change_or_a_page_switch_keeps_the_run():
 def test_binary_lanes_with_four_classes_cannot_start_and_say_why():
     at = run_page(PAGE, {"dt_lanes": "lovasz_hinge"})
     assert_no_exception(at)
-    error = texts(at, "error").replace("\\", "")  # shown as literal text: Markdown escaped
+    error = texts(at, "error")
     assert "cannot run" in error and "`lanes`" in error and "num_classes" in error
     assert at.button(key="dt_start").disabled
 
