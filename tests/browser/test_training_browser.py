@@ -8,11 +8,18 @@ import time
 
 import pytest
 
-from .conftest import assert_no_exception_box, open_page, wait_idle
+from .conftest import assert_no_exception_box, wait_idle
 
 pytestmark = pytest.mark.browser
 
 STEP_TEXT = re.compile(r"Step (\d+) / (\d+) · (\w+)")
+SLOW_MS = 180_000  # a server shared with other jobs can take minutes to draw a page
+
+
+def open_page(page, base_url: str, url_path: str, query: str = "") -> None:
+    """Go to ``/<url_path>?<query>`` and wait (up to ``SLOW_MS``) for the page to settle."""
+    page.goto(f"{base_url}/{url_path}" + (f"?{query}" if query else ""), wait_until="domcontentloaded")
+    wait_idle(page, SLOW_MS)
 
 
 def _progress(page) -> tuple[int, int, str] | None:
@@ -42,8 +49,8 @@ def test_live_training_refreshes_then_pauses(page, app_url, screenshot_dir):
     assert seen == sorted(seen)
     page.screenshot(path=str(screenshot_dir / "live_training_running.png"), full_page=True)
     page.get_by_role("button", name="Pause").click()
-    page.get_by_role("button", name="Resume").wait_for(timeout=30_000)
-    wait_idle(page)
+    page.get_by_role("button", name="Resume").wait_for(timeout=SLOW_MS)
+    wait_idle(page, SLOW_MS)
     paused_at = _step(page)
     page.wait_for_timeout(1500)
     assert _step(page) == paused_at, "training went on after Pause"
@@ -69,14 +76,14 @@ def test_the_default_run_from_preview_to_finish(page, app_url, screenshot_dir):
         page.wait_for_timeout(500)
     shown = _progress(page)
     assert shown is not None and shown[2] == "finished" and shown[0] == shown[1] == 200, shown
-    wait_idle(page)
+    wait_idle(page, SLOW_MS)
     table = page.locator('[data-testid="stTable"]').first.inner_text()
     assert "200" in table and "199" not in table, "the table ends at the bar's step"
     assert page.get_by_text("Look for:").count() == 1
     assert_no_exception_box(page)
     page.screenshot(path=str(screenshot_dir / "live_training_finished.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 3000})  # the main area scrolls: show all of it
-    wait_idle(page)
+    wait_idle(page, SLOW_MS)
     page.screenshot(path=str(screenshot_dir / "live_training_finished_all.png"), full_page=True)
 
 
@@ -99,16 +106,16 @@ def test_gradients_page_click_shows_pixel_numbers_and_clears(page, app_url, scre
         except Exception:
             if attempt == 2:
                 raise
-            wait_idle(page)
+            wait_idle(page, SLOW_MS)
             box = chart.locator(".nsewdrag").nth(1).bounding_box()
-    wait_idle(page)
+    wait_idle(page, SLOW_MS)
     assert_no_exception_box(page)
     assert page.get_by_text("true class").count() >= 1
     assert "gr_row=-1" not in page.url, "the selected pixel is in the link"
     page.set_viewport_size({"width": 1400, "height": 2800})
-    wait_idle(page)
+    wait_idle(page, SLOW_MS)
     page.screenshot(path=str(screenshot_dir / "gradients_clicked.png"), full_page=True)
     page.get_by_role("button", name="Clear").click()
-    page.get_by_text("Click a pixel in any map").wait_for(timeout=20_000)
-    wait_idle(page)
+    page.get_by_text("Click a pixel in any map").wait_for(timeout=SLOW_MS)
+    wait_idle(page, SLOW_MS)
     assert "gr_row=-1" in page.url
