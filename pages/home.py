@@ -67,12 +67,14 @@ def definitions() -> None:
     st.latex(r"\Delta_J(M_c) = \frac{|M_c|}{|\{y=c\} \cup M_c|}")
     st.markdown(
         "**Lovász extension**: sort the pixel errors m (e.g. 1 − p of the true class) in "
-        "decreasing order and weight each by how much it raises $\\Delta_J$. The result is "
+        "decreasing order ($S_i$: the pixels of the $i$ largest errors) and weight each by how "
+        "much it raises $\\Delta_J$. The result is "
         "piecewise linear and **convex in the errors m**, equal to $\\Delta_J$ at binary errors, "
         "with a useful gradient."
     )
     st.latex(r"\bar\Delta_J(m) = \sum_i m_{\pi(i)}\, g_i")
-    st.latex(r"g_i = \Delta_J(\{\pi_1..\pi_i\}) - \Delta_J(\{\pi_1..\pi_{i-1}\})")
+    st.latex(r"g_i = \Delta_J(S_i) - \Delta_J(S_{i-1})")
+    st.latex(r"S_i = \{\pi_1, \dots, \pi_i\}")
 
 
 def live_figure(data: HomeView) -> None:
@@ -83,7 +85,7 @@ def live_figure(data: HomeView) -> None:
         data.offsets,
         data.lovasz,
         data.offset,
-        "A 16×16 disk: loss vs the disk class's logit offset b",
+        "A 16×16 disk: loss vs offset b",
         height=300,
     )
     presentation.plotly_chart(

@@ -156,13 +156,15 @@ OVERFLOWING_FORMULAS = """() => [...document.querySelectorAll('.katex-display')]
     .map((display) => {
         const formula = display.querySelector('.katex-html') || display;
         const box = display.closest('[data-testid="stElementContainer"]') || display.parentElement;
+        const bases = [...formula.querySelectorAll(':scope > .base')].map((b) => b.getBoundingClientRect());
         return {
             text: display.textContent.slice(0, 60),
             width: Math.ceil(formula.scrollWidth),
             room: Math.floor(box.getBoundingClientRect().width),
+            wrapped: bases.some((b, i) => i > 0 && b.left < bases[i - 1].right - 1),
         };
     })
-    .filter((f) => f.width > f.room)"""
+    .filter((f) => f.width > f.room || f.wrapped)"""
 
 
 @pytest.mark.parametrize(
