@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 from ..app_harness import assert_no_exception, run_page
 
@@ -302,3 +304,14 @@ def test_a_device_failure_mid_run_is_reported_and_keeps_the_run(monkeypatch):
     assert "Training stopped at step" in texts(at, "error") and "out of memory" in texts(at, "error")
     assert at.session_state["lt_run"] is run and phase(at) == "idle"
     assert not at.button(key="lt_start").disabled
+
+
+def test_postscriptgc_off_is_the_one_gc_strategy():
+    """Streamlit's full collection after every run is turned off in the config; no page or app
+    module freezes the heap instead."""
+    root = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    sources = [*root.joinpath("pages").glob("*.py"), *root.joinpath("app").rglob("*.py")]
+    offenders = [p.name for p in sources if "gc.freeze" in p.read_text() or "gc.collect" in p.read_text()]
+    assert not offenders, offenders
