@@ -119,16 +119,27 @@ def format_value(value: Any) -> QueryValue:
     return str(value)
 
 
+def _option(text: str, options: Sequence[str] | None) -> str | None:
+    """The option ``text`` names, matched without regard to case (``Dice`` is ``dice``)."""
+    if options is None:
+        return text
+    if text in options:
+        return text
+    folded = {option.casefold(): option for option in options}
+    return folded.get(text.casefold())
+
+
 def _parse_choices(raw: Sequence[str], spec: ParamSpec) -> tuple[str, ...]:
     chosen: list[str] = []
     for item in raw:
         text = item.strip()
         if not text:
             continue
-        if spec.options is not None and text not in spec.options:
-            raise ValueError(f"expected values among {', '.join(spec.options)}, got {item!r}")
-        if text not in chosen:
-            chosen.append(text)
+        option = _option(text, spec.options)
+        if option is None:
+            raise ValueError(f"expected values among {', '.join(spec.options or ())}, got {item!r}")
+        if option not in chosen:
+            chosen.append(option)
     return tuple(chosen)
 
 
@@ -147,9 +158,10 @@ def parse_value(raw: str | Sequence[str], spec: ParamSpec, kind: type) -> Any:
             return False
         raise ValueError(f"expected true or false, got {raw!r}")
     if kind is str:
-        if spec.options is not None and text not in spec.options:
-            raise ValueError(f"expected one of {', '.join(spec.options)}, got {raw!r}")
-        return text
+        option = _option(text, spec.options)
+        if option is None:
+            raise ValueError(f"expected one of {', '.join(spec.options or ())}, got {raw!r}")
+        return option
     try:
         number = float(text)
     except ValueError:

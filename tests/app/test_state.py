@@ -73,6 +73,13 @@ def test_every_spelling_the_validator_accepts_is_applied(raw, expected):
     assert problems == [] and params.absent is expected and params.errors == "hinge"
 
 
+def test_options_match_without_regard_to_case():
+    params, problems = state.from_query("sorting_errors", {"se_errors": "Hinge"})
+    assert problems == [] and params.errors == "hinge"
+    losses, problems = state.from_query("live_training", {"lt_losses": ["Dice", "CROSS_ENTROPY"]})
+    assert problems == [] and losses.losses == ("dice", "cross_entropy")
+
+
 def test_tuple_fields_are_repeated_parameters():
     @dataclass(frozen=True)
     class ChoiceParams:
