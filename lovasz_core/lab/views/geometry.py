@@ -151,7 +151,7 @@ def geometry_view(fg_bits: tuple[bool, ...], m3: float = 0.5) -> GeometryView:
     section_soft = soft(segment).numpy()
     chord = (1 - t) * section_soft[0] + t * section_soft[-1]
     section_values = section_lovasz.numpy()
-    points_per_axis = TEST_STEPS**n
+    test_points = TEST_STEPS**n
     return GeometryView(
         fg=tuple(bool(b) for b in fg_bits),
         m3=float(m3),
@@ -169,7 +169,7 @@ def geometry_view(fg_bits: tuple[bool, ...], m3: float = 0.5) -> GeometryView:
         boundaries=_boundaries(n, m3),
         gap_lovasz=gap_lovasz,
         gap_soft=gap_soft,
-        pairs_tested=points_per_axis * (points_per_axis - 1) // 2,
+        pairs_tested=test_points * (test_points - 1) // 2,
         soft_is_convex=gap_soft < CONVEX_TOLERANCE,
         section_start=start.numpy(),
         section_end=end.numpy(),
