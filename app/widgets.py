@@ -8,6 +8,7 @@ query-parameter name (``bind="query-params"``), so moving a slider updates the l
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from app import presentation, safe_text, state, uploads  # params: importing it 
 from lovasz_core.lab.predictions import PredictionSpec, make_logits
 from lovasz_core.lab.shapes import ground_truth
 from lovasz_core.lab.void import VOID
+
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
 GROUND_TRUTH_FIELDS = ("scene", "size", "classes", "seed")
 PREDICTION_FIELDS = ("shift_x", "shift_y", "scale", "noise", "temp")
@@ -216,6 +219,23 @@ def scene_sidebar(page: str, keep_void: bool = False) -> tuple[np.ndarray, int, 
     sidebar.subheader("Prediction")
     seed = int(st.session_state.get(state.key(page, "seed"), 0))
     return labels, num_classes, prediction_controls(page, sidebar, seed=seed)
+
+
+def upload_pointer(page: str) -> None:
+    """The "Your data" uploader for a page whose own case cannot take an uploaded mask yet: the
+    upload is stored for every page, and this page points to where it is analysed."""
+    box = st.sidebar.expander("Your data", icon=":material/upload:")
+    case = uploads.upload_controls(page, uploads.STORE_SIDE, logits=True, container=box)
+    if case is not None:
+        st.info(
+            f"Your upload ({case.shape[0]}×{case.shape[1]}, {case.num_classes} classes) is analysed on "
+            "the page below: gradient maps of each loss, the sort and the IoU on your mask. This page "
+            "keeps its own example.",
+            icon=":material/upload:",
+        )
+        st.page_link(
+            str(PAGES_DIR / "your_data.py"), label="Your data and your model", icon=":material/upload_file:"
+        )
 
 
 def device_name() -> str:

@@ -61,6 +61,7 @@ widgets.page_header(
     "the same budget, so a small object or a boundary pushes as hard as the whole background.",
 )
 
+widgets.upload_pointer(PAGE)
 with st.sidebar:
     widgets.preset_picker(PAGE)
     size = widgets.control(PAGE, "size")

@@ -345,6 +345,7 @@ widgets.page_header(
     "gets the IoU up — and the rare class — and how fast.",
 )
 
+widgets.upload_pointer(PAGE)
 with st.sidebar:
     widgets.preset_picker(PAGE)
     image = widgets.control(PAGE, "image", format_func=lambda k: label("image", k))
