@@ -17,7 +17,17 @@ from .conftest import assert_no_exception_box, wait_idle
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["home", "iou_jaccard", "sorting_errors", "geometry", "gradients", "live_training", "lesson"]
+PAGES = [
+    "home",
+    "iou_jaccard",
+    "sorting_errors",
+    "geometry",
+    "gradients",
+    "your_data",
+    "live_training",
+    "dataset_training",
+    "lesson",
+]
 PROJECTOR_SIZES = [(1024, 768), (1280, 720)]
 PHONE = (390, 844)
 PHONE_PAGES = ["home", "sorting_errors"]
