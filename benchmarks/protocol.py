@@ -307,7 +307,7 @@ class ProtocolSession:
         due: dict[str, float] = {}
         loop = asyncio.get_running_loop()
         while not self._closing:
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05 if self._auto else 0.25)  # idle students cost little
             if not self._auto or (self._full is not None and not self._full.done()):
                 continue
             now = time.monotonic()
