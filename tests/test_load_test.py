@@ -1,4 +1,6 @@
-"""The pure parts of benchmarks/load_test.py (the load test itself is run by hand, not by pytest)."""
+"""benchmarks/load_test.py: its pure parts, and its protocol client against a real server (three
+students through every page; a failing rerun counted as a failure). The full load test is run by
+hand, not by pytest."""
 
 from __future__ import annotations
 
