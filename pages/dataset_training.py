@@ -153,6 +153,16 @@ def _examples(view: DatasetTrainingView) -> None:
             )
 
 
+def _view(run: DatasetTrainingRun) -> DatasetTrainingView:
+    """The view of ``run`` at its step, computed once per step (reruns while paused reuse it)."""
+    cached = SS.get("dt_view")
+    if cached is not None and cached[0] is run and cached[1] == run.steps_done:
+        return cached[2]
+    view = dataset_training_view(run)
+    SS.dt_view = (run, run.steps_done, view)
+    return view
+
+
 def _live_view() -> None:
     """One refresh: train (if running), then progress, curves, table, look-for, sweep and examples."""
     run = _run()
@@ -161,7 +171,7 @@ def _live_view() -> None:
     if _lifecycle().training:
         _train_one_refresh(run)
     lifecycle = _lifecycle()
-    view = dataset_training_view(run)
+    view = _view(run)
     st.progress(
         view.progress, text=f"Step **{view.steps_done}** / {view.steps_total} · {life.label(lifecycle)}"
     )

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from .conftest import assert_no_exception_box, open_page, wait_idle
+from .conftest import assert_no_exception_box, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +40,12 @@ OVERFLOWS_JS = """
 """
 
 
+def open_page(tab, base_url: str, url_path: str, query: str) -> None:
+    """Go to ``/<url_path>?<query>`` and wait for the app to settle (the CPU may be shared)."""
+    tab.goto(f"{base_url}/{url_path}?{query}", wait_until="domcontentloaded")
+    wait_idle(tab, timeout_ms=300_000)
+
+
 def _step(page) -> int | None:
     bars = page.locator('[data-testid="stProgress"]')
     match = STEP_TEXT.search(bars.first.inner_text() if bars.count() else "")
@@ -50,7 +56,7 @@ def _train_then_pause(page) -> int:
     """Press Start, see the step counter refresh twice, press Pause; the step it paused at."""
     page.get_by_role("button", name="Start").click()
     seen: list[int] = []
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(set(seen)) < 3:
         step = _step(page)
         if step is not None and (not seen or step != seen[-1]):
@@ -59,13 +65,14 @@ def _train_then_pause(page) -> int:
     assert len(set(seen)) >= 3 and seen == sorted(seen), f"the step counter did not refresh: {seen}"
     page.get_by_role("button", name="Pause").click()
     page.get_by_role("button", name="Resume").wait_for(timeout=60_000)
-    wait_idle(page, timeout_ms=180_000)
+    wait_idle(page, timeout_ms=300_000)
     paused_at = _step(page)
     assert paused_at is not None and 0 < paused_at < 2000
     return paused_at
 
 
 def test_training_refreshes_pauses_and_fits_the_window(page, app_url, screenshot_dir):
+    page.set_default_timeout(300_000)
     open_page(page, app_url, "dataset_training", SMALL)
     assert_no_exception_box(page)
     page.screenshot(path=str(screenshot_dir / "dataset_training_before.png"), full_page=True)
@@ -79,14 +86,14 @@ def test_training_refreshes_pauses_and_fits_the_window(page, app_url, screenshot
     assert page.evaluate(OVERFLOWS_JS) == []
     page.screenshot(path=str(screenshot_dir / "dataset_training_1400x1000.png"))
     page.set_viewport_size({"width": 1400, "height": 3600})  # the main area scrolls: show all of it
-    wait_idle(page)
+    wait_idle(page, timeout_ms=300_000)
     page.screenshot(path=str(screenshot_dir / "dataset_training_paused.png"), full_page=True)
 
 
 def test_projector_mode_at_1024x768_fits(browser, app_url, screenshot_dir):
     context = browser.new_context(viewport={"width": 1024, "height": 768})
     tab = context.new_page()
-    tab.set_default_timeout(180_000)
+    tab.set_default_timeout(300_000)
     try:
         open_page(tab, app_url, "dataset_training", f"{SMALL}&dt_void=true&projector=true")
         assert_no_exception_box(tab)
@@ -95,7 +102,7 @@ def test_projector_mode_at_1024x768_fits(browser, app_url, screenshot_dir):
         problems = tab.evaluate(OVERFLOWS_JS)
         tab.screenshot(path=str(screenshot_dir / "projector_dataset_training_1024x768.png"))
         tab.set_viewport_size({"width": 1024, "height": 4000})
-        wait_idle(tab, timeout_ms=180_000)
+        wait_idle(tab, timeout_ms=300_000)
         tab.screenshot(path=str(screenshot_dir / "projector_dataset_training_full.png"), full_page=True)
     finally:
         context.close()

@@ -16,6 +16,7 @@ Three averages of IoU appear, all over the non-void pixels:
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -25,7 +26,6 @@ import torch
 from ...metrics import iou_from_confusion
 from ..dataset_training import DatasetTrainingConfig, DatasetTrainingRun
 from ..lanes import LANES
-from ..split_scores import batched_confusion, score_split
 
 __all__ = [
     "BATCH_WINDOW",
@@ -279,18 +279,40 @@ def _nanmean(values: np.ndarray) -> float:
     return float(defined.mean()) if defined.size else math.nan
 
 
-def _batch_miou(confusion: torch.Tensor) -> float:
-    return _nanmean(iou_from_confusion(confusion).numpy())
+def _confusions(prediction: np.ndarray, target: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
+    """``[N, C, C]`` int64 confusion matrix of each image (rows = truth), void pixels skipped.
+
+    For the run's own argmax predictions and labels (already in range): one ``bincount``.
+    """
+    images = target.shape[0]
+    truth = target.reshape(images, -1)
+    keys = (np.arange(images)[:, None] * classes + truth) * classes + prediction.reshape(images, -1)
+    counts = np.bincount(keys[truth != ignore_index], minlength=images * classes * classes)
+    return counts.reshape(images, classes, classes)
 
 
-def batch_size_sweep(per_image: torch.Tensor, sizes: tuple[int, ...] | None = None, seed: int = 0) -> tuple:
+def _miou_rows(confusions: np.ndarray) -> np.ndarray:
+    """mIoU of each ``[C, C]`` confusion matrix of ``[M, C, C]`` (classes with a union; NaN if none)."""
+    counts = confusions.astype(np.float64)
+    intersection = np.diagonal(counts, axis1=1, axis2=2)
+    union = counts.sum(1) + counts.sum(2) - intersection
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(union > 0, intersection / np.maximum(union, 1), np.nan)
+        defined = (~np.isnan(iou)).sum(1)
+        return np.where(defined > 0, np.nansum(iou, 1) / np.maximum(defined, 1), np.nan)
+
+
+def batch_size_sweep(
+    per_image: torch.Tensor | np.ndarray, sizes: tuple[int, ...] | None = None, seed: int = 0
+) -> tuple[tuple[int, ...], tuple[float, ...]]:
     """``(sizes, values)``: mean mIoU of batches of each size drawn from per-image confusions.
 
     ``per_image`` ``[N, C, C]`` counts; for each size b, ``SWEEP_REPEATS`` seeded orders of the
     N images are cut into ⌊N / b⌋ batches, and the mIoU of each batch's summed confusion matrix
     is averaged. b = 1 gives the mean per-image IoU, b = N the data-set mIoU (both exactly).
     """
-    count = int(per_image.shape[0])
+    counts = per_image.numpy() if isinstance(per_image, torch.Tensor) else np.asarray(per_image)
+    count = int(counts.shape[0])
     if sizes is None:
         sizes = tuple(sorted({*(2**k for k in range(count.bit_length()) if 2**k < count), count}))
     rng = np.random.default_rng(seed)
@@ -298,14 +320,13 @@ def batch_size_sweep(per_image: torch.Tensor, sizes: tuple[int, ...] | None = No
     values = []
     for size in sizes:
         if size == count:
-            values.append(_batch_miou(per_image.sum(0)))
+            values.append(_nanmean(_miou_rows(counts.sum(0, keepdims=True))))
             continue
-        scores = []
-        for order in orders if size > 1 else orders[:1]:
-            usable = (count // size) * size
-            grouped = per_image[torch.from_numpy(order[:usable])].reshape(-1, size, *per_image.shape[1:])
-            scores.extend(_batch_miou(batch) for batch in grouped.sum(1))
-        values.append(_nanmean(np.array(scores)))
+        usable = (count // size) * size
+        chosen = orders if size > 1 else orders[:1]
+        grouped = np.concatenate([counts[order[:usable]] for order in chosen])
+        batches = grouped.reshape(-1, size, *counts.shape[1:]).sum(1)
+        values.append(_nanmean(_miou_rows(batches)))
     return tuple(sizes), tuple(values)
 
 
@@ -329,7 +350,8 @@ def dataset_training_view(run: DatasetTrainingRun, examples: bool = True) -> Dat
     cfg = run.config
     rare = run.data.rare_class
     status = run.status()
-    masks = torch.from_numpy(run.data.split("val")[1].copy())
+    val_masks = run.data.split("val")[1]
+    masks = torch.from_numpy(val_masks.copy())
     val_rows: dict[str, list] = {k: [] for k in ("step", "lane", "dataset_miou", "image_miou", "rare_iou")}
     for record in run.evaluations:
         val_rows["step"].append(record.step)
@@ -338,7 +360,7 @@ def dataset_training_view(run: DatasetTrainingRun, examples: bool = True) -> Dat
         val_rows["image_miou"].append(record.image_miou)
         val_rows["rare_iou"].append(record.class_iou[rare] if rare is not None else math.nan)
     lanes: list[LaneNow] = []
-    per_image: dict[str, torch.Tensor] = {}
+    per_image: dict[str, np.ndarray] = {}
     predictions: dict[str, np.ndarray] = {}
     for key in cfg.lanes:
         lane_status, message = status[key]
@@ -346,15 +368,15 @@ def dataset_training_view(run: DatasetTrainingRun, examples: bool = True) -> Dat
         if lane_status != "diverged":
             prediction = run.predict(key, "val")
             predictions[key] = prediction
-            truth = torch.from_numpy(prediction)
-            scores = score_split(truth, masks, run.num_classes, run.ignore_index)
-            per_image[key] = batched_confusion(truth, masks, run.num_classes, run.ignore_index)
-            step, dataset_miou, image_miou, class_iou = (
+            counts = _confusions(prediction, val_masks, run.num_classes, run.ignore_index)
+            per_image[key] = counts
+            pooled = counts.sum(0)
+            step, dataset_miou, image_miou = (
                 run.steps_done,
-                scores.dataset_miou,
-                scores.image_miou,
-                scores.class_iou,
+                float(_miou_rows(pooled[None])[0]),
+                _nanmean(_miou_rows(counts)),
             )
+            class_iou = tuple(float(v) for v in iou_from_confusion(torch.from_numpy(pooled)).tolist())
             if not evaluated or evaluated[-1].step != run.steps_done:
                 val_rows["step"].append(step)
                 val_rows["lane"].append(key)
@@ -417,10 +439,7 @@ def dataset_training_view(run: DatasetTrainingRun, examples: bool = True) -> Dat
         images = run.data.split("val")[0][:count].transpose(0, 2, 3, 1).copy()
         ious = {}
         for key, counts in per_image.items():
-            inter = counts[:count].diagonal(dim1=1, dim2=2).to(torch.float64)
-            union = counts[:count].sum(1) + counts[:count].sum(2) - inter
-            ratio = torch.where(union > 0, inter / union.clamp_min(1), torch.nan).numpy()
-            ious[key] = tuple(_nanmean(row) for row in ratio)
+            ious[key] = tuple(float(v) for v in _miou_rows(counts[:count]))
         shown = Examples(
             images=images,
             masks=masks[:count].numpy(),
@@ -548,20 +567,28 @@ def look_for(
             f"IoU of the rare class *{class_names[rare_class]}*, best first: {_scores(rare, 'rare_iou')}."
         )
     if sweep is not None and len(sweep.sizes) > 2 and batch_size > 1:
-        closed = []
+        closed, toward = [], True
         for lane in lanes:
             if lane.key not in sweep.miou:
                 continue
-            first, last = sweep.miou[lane.key][0], sweep.miou[lane.key][-1]
+            values = sweep.miou[lane.key]
+            first, last = values[0], values[-1]
             if abs(last - first) >= LEVEL:
                 closed.append((sweep.at(lane.key, batch_size) - first) / (last - first))
+            distance = [abs(v - last) for v in values]
+            toward &= all(b <= a + LEVEL / 2 for a, b in itertools.pairwise(distance))
         if closed:
             size = max(s for s in sweep.sizes if s <= batch_size)
             parts.append(
                 f"On validation batches of {size} images (this run trains on {batch_size}), the "
                 f"batch mIoU lies on average {100 * float(np.mean(closed)):.0f} % of the way from "
                 f"the per-image average (batches of 1) to the data-set mIoU (one batch of all "
-                f"{sweep.sizes[-1]}): the batch IoU that per_image=False optimises approaches the "
-                "data-set IoU as the batch grows."
+                f"{sweep.sizes[-1]})"
+                + (
+                    ", and for every lane it gets closer to the data-set mIoU as the batch grows: "
+                    "the batch IoU that per_image=False optimises approaches the data-set IoU."
+                    if toward
+                    else "."
+                )
             )
     return "**Look for:** " + " ".join(parts)
