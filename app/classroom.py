@@ -41,6 +41,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # ------------------------------------------------------------------------------------------
 # Configuration
@@ -88,7 +89,7 @@ class ClassroomConfig:
         came, and the default used instead) and its default; the other variables still apply.
         """
         environ = os.environ if environ is None else environ
-        values: dict[str, float | int] = {}
+        values: dict[str, Any] = {}
         problems: list[str] = []
         for name, variable in cls.ENV.items():
             raw = environ.get(variable)
@@ -366,6 +367,11 @@ def keep_slot() -> bool:
 WAIT_POLL_S = 1.0
 
 
+def _leave_queue(on_leave: Callable[[], None]) -> None:
+    release_slot()
+    on_leave()
+
+
 def waiting_room(on_granted: Callable[[], None], on_leave: Callable[[], None]) -> None:
     """While this session waits for a slot: its place in the queue, refreshed every second.
 
@@ -386,7 +392,8 @@ def waiting_room(on_granted: Callable[[], None], on_leave: Callable[[], None]) -
             "Leave the queue",
             icon=":material/logout:",
             key="_classroom_leave",
-            on_click=lambda: (release_slot(), on_leave()),
+            on_click=_leave_queue,
+            args=(on_leave,),
         )
 
     _room()

@@ -162,7 +162,7 @@ class _StepBuilder:
                 self.section_lines["answer"],
                 f"step {self.title!r} has an answer but no ### Question section",
             )
-        params = ()
+        params: tuple[tuple[str, str], ...] = ()
         if "params" in self.values:
             params = _parse_params(self.values["params"], file, self.field_lines["params"])
         return Step(
@@ -348,12 +348,12 @@ def page_names(pages_dir: Path = PAGES_DIR) -> list[str]:
     return sorted(p.stem for p in pages_dir.glob("*.py") if not p.stem.startswith("_"))
 
 
-def _registry() -> Mapping[str, object]:
+def _registry() -> Mapping[str, state.PageState]:
     return state.PAGES
 
 
 def check_lesson(
-    lesson: Lesson, pages: Iterable[str] | None = None, registry: Mapping[str, object] | None = None
+    lesson: Lesson, pages: Iterable[str] | None = None, registry: Mapping[str, state.PageState] | None = None
 ) -> Lesson:
     """Check every step's page, preset and link parameters; return the lesson or raise.
 
@@ -477,14 +477,14 @@ def available_lessons(directory: Path | None = None) -> dict[str, Path]:
 # Links
 
 
-def step_query(step: Step) -> dict[str, str]:
+def step_query(step: Step) -> dict[str, str | list[str]]:
     """Query parameters that open ``step``'s view: every field of its preset, then ``params``.
 
     Every field is set, not only those that differ from the defaults: a student's session
     remembers the values it last used on a page, and the lesson must show *its* view. A step
     without a preset starts from the page's defaults (its "Default" preset, when it has one).
     """
-    query: dict[str, str] = {}
+    query: dict[str, str | list[str]] = {}
     if step.page in state.PAGES:
         entry = state.PAGES[step.page]
         params = entry.presets[step.preset] if step.preset is not None else entry.cls()

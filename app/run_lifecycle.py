@@ -91,7 +91,7 @@ class Step:
 
 
 def _running(state: Lifecycle, **changes: Any) -> Lifecycle:
-    fresh = {"steps_per_tick": FIRST_STEPS_PER_TICK, "ticks": (), "error": ""}
+    fresh: dict[str, Any] = {"steps_per_tick": FIRST_STEPS_PER_TICK, "ticks": (), "error": ""}
     return replace(state, phase="running", waiting_for=None, **fresh, **changes)
 
 

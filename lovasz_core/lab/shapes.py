@@ -29,14 +29,16 @@ MAX_SIZE = 256
 def _check_args(kind: object, size: object, num_classes: object, seed: object) -> None:
     if not isinstance(kind, str) or kind not in SCENES:
         raise ValueError(f"`kind` must be one of {sorted(SCENES)}, got {kind!r}")
+    counts: dict[str, int] = {}
     for name, value in (("size", size), ("num_classes", num_classes), ("seed", seed)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if not 1 <= int(size) <= MAX_SIZE:
+        counts[name] = int(value)
+    if not 1 <= counts["size"] <= MAX_SIZE:
         raise ValueError(f"`size` must be in [1, {MAX_SIZE}] pixels, got {size}")
-    if not 2 <= int(num_classes) <= 8:
+    if not 2 <= counts["num_classes"] <= 8:
         raise ValueError(f"`num_classes` must be in [2, 8], got {num_classes}")
-    if int(seed) < 0:
+    if counts["seed"] < 0:
         raise ValueError(f"`seed` must be >= 0, got {seed}")
 
 

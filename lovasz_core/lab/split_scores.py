@@ -67,7 +67,7 @@ class SplitScores:
 
 
 def _check_inputs(
-    prediction: object, target: object, num_classes: object, ignore_index: object
+    prediction: Tensor, target: Tensor, num_classes: int, ignore_index: int | None
 ) -> int | None:
     check_tensor("prediction", prediction)
     check_tensor("target", target)

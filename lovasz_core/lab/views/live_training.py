@@ -266,6 +266,7 @@ def training_view(run: TrainingRun) -> TrainingView:
     for key in run.lanes:
         lane_status, message = status[key]
         now = _measure_now(run, key) if run.steps_done > 0 and lane_status != "diverged" else None
+        mask: np.ndarray | None
         if now is not None:
             loss, class_iou, mask = now
             step = run.steps_done
@@ -365,7 +366,7 @@ def look_for(
         )
     if rare_fraction < RARE_FRACTION and len(class_names) > 1:
         found = sorted(
-            (lane for lane in lanes if lane.rare_found_at is not None), key=lambda x: x.rare_found_at
+            (lane for lane in lanes if lane.rare_found_at is not None), key=lambda x: x.rare_found_at or 0
         )
         missing = [lane for lane in lanes if lane.rare_found_at is None]
         rare = f"*{class_names[rare_class]}* ({_percent(rare_fraction)} of the pixels)"
