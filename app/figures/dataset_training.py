@@ -114,7 +114,7 @@ def curves_figure(
         legend={"orientation": "h", "y": -0.14, "x": 0.0},
         uirevision="dataset-curves",
     )
-    fig.update_annotations(font={"size": 13})
+    fig.update_annotations(font={"size": 15})
     return fig
 
 
