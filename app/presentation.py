@@ -41,8 +41,9 @@ MAX_GRID_CELLS = 16 * 16  # an image's values are listed up to this size (a summ
 # (st.code sets ``white-space: pre`` on the element itself, hence the ``!important``), and shows
 # a wide formula (KaTeX) in a box that scrolls sideways. Here these labels wrap, tabs go on a
 # second row, code lines (the links to a view) wrap, and KaTeX breaks a display formula after
-# its relations and operators (=, +, −), as it does inline; a little padding holds the strut
-# KaTeX puts 2 px past a formula's last subscript, which would otherwise stick out or scroll.
+# its relations and operators (=, +, −), as it does inline; a little padding (in a formula box
+# and after the math of a metric label, which often ends it) holds the strut KaTeX puts 2 px past
+# a formula's last subscript, which would otherwise stick out or scroll.
 # Math in a metric label is set at the label's size (KaTeX's 1.21em is for body text), so that
 # a label such as "U_k = |F| + #bg in prefix", unbreakable after its last operator, fits.
 LAYOUT_CSS = """
@@ -65,9 +66,8 @@ LAYOUT_CSS = """
   [data-testid="stMetricValue"] p { font-size: inherit; }
   [data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap; overflow-x: visible; }
   [data-testid="stCode"] code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
-  .katex { padding-inline-end: 2px; }
   .katex-display { padding-inline: 0.2em; }
-  [data-testid="stMetricLabel"] .katex { font-size: 1.05em; }
+  [data-testid="stMetricLabel"] .katex { font-size: 1.05em; padding-inline-end: 2px; }
   .katex-display > .katex, .katex-display > .katex > .katex-html { white-space: normal; }
   .katex-display > .katex > .katex-html > .base { margin-block: 0.15em; }
 </style>
