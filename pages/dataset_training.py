@@ -49,7 +49,8 @@ TITLES = {key: spec.label for key, spec in LANES.items()}
 def _lifecycle() -> life.Lifecycle:
     if "dt_life" not in SS:
         SS.dt_life = life.Lifecycle()
-    return SS.dt_life
+    lifecycle: life.Lifecycle = SS.dt_life
+    return lifecycle
 
 
 def _run() -> DatasetTrainingRun | None:
@@ -157,7 +158,8 @@ def _view(run: DatasetTrainingRun) -> DatasetTrainingView:
     """The view of ``run`` at its step, computed once per step (reruns while paused reuse it)."""
     cached = SS.get("dt_view")
     if cached is not None and cached[0] is run and cached[1] == run.steps_done:
-        return cached[2]
+        kept: DatasetTrainingView = cached[2]
+        return kept
     view = dataset_training_view(run)
     SS.dt_view = (run, run.steps_done, view)
     return view
