@@ -127,9 +127,13 @@ def url_warnings(page: str) -> None:
 
 def share_link(page: str, params: Any, container: Any = None) -> None:
     """Show the link that restores this exact view: the address bar holds the same one."""
+    if presentation.is_projector():  # secondary on a projector: the sidebar's "Share" box has it
+        return
     where = container if container is not None else st
     where.caption("Link to this view (the address bar holds it too):")
-    where.code(presentation.view_url(state.view_query(page, params), url_path=page), language=None)
+    where.code(
+        presentation.view_url(state.view_query(page, params), url_path=page), language=None, wrap_lines=True
+    )
 
 
 def page_header(page: str, title: str, intuition: str) -> None:
