@@ -225,6 +225,66 @@ def scene_sidebar(page: str, keep_void: bool = False) -> tuple[np.ndarray, int, 
     return labels, num_classes, prediction_controls(page, sidebar, seed=seed)
 
 
+def run_buttons(
+    prefix: str,
+    lifecycle: Any,
+    has_run: bool,
+    settings: Any,
+    problem: str,
+    *,
+    on_event: Callable[[Callable[[Any], Any]], None],
+    on_start: Callable[[Any], None],
+    on_resume: Callable[[], None],
+    pause: Callable[[Any], Any],
+    stop: Callable[[Any], Any],
+    reset: Callable[[Any], Any],
+    reset_help: str,
+) -> None:
+    """Start (or Pause/Resume and Stop) and Reset of a training page, from its run lifecycle
+    (:mod:`app.run_lifecycle`), then what keeps the settings from running and the run's error."""
+    buttons = st.columns([1, 1, 1, 1, 4])
+    if lifecycle.can_pause_or_stop:
+        if lifecycle.training:
+            buttons[0].button(
+                "Pause", icon=":material/pause:", on_click=on_event, args=(pause,), key=f"{prefix}_pause"
+            )
+        else:
+            buttons[0].button(
+                "Resume",
+                icon=":material/play_arrow:",
+                on_click=on_resume,
+                key=f"{prefix}_resume",
+                type="primary",
+                disabled=lifecycle.phase == "waiting",
+            )
+        buttons[1].button(
+            "Stop", icon=":material/stop:", on_click=on_event, args=(stop,), key=f"{prefix}_stop"
+        )
+    else:
+        buttons[0].button(
+            "Start",
+            icon=":material/play_arrow:",
+            on_click=on_start,
+            args=(settings,),
+            key=f"{prefix}_start",
+            type="primary",
+            disabled=bool(problem) or not lifecycle.can_start,
+        )
+    buttons[2].button(
+        "Reset",
+        icon=":material/restart_alt:",
+        on_click=on_event,
+        args=(reset,),
+        key=f"{prefix}_reset",
+        disabled=not has_run and lifecycle.phase == "idle",
+        help=reset_help,
+    )
+    if problem:
+        st.error(f"These settings cannot run: {safe_text.literal(problem)}", icon=":material/error:")
+    if lifecycle.error:
+        st.error(safe_text.literal(lifecycle.error))
+
+
 def upload_pointer(page: str) -> None:
     """The "Your data" uploader for a page whose own case cannot take an uploaded mask yet: the
     upload is stored for every page, and this page points to where it is analysed."""

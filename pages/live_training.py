@@ -394,45 +394,20 @@ except (TypeError, ValueError) as error:
 problem = problem or "; ".join(LIMITS.capped(settings.size, settings.steps, len(settings.losses)))
 
 lifecycle, run = _lifecycle(), _run()
-buttons = st.columns([1, 1, 1, 1, 4])
-if lifecycle.can_pause_or_stop:
-    if lifecycle.training:
-        buttons[0].button(
-            "Pause", icon=":material/pause:", on_click=_event, args=(life.pause,), key="lt_pause"
-        )
-    else:
-        buttons[0].button(
-            "Resume",
-            icon=":material/play_arrow:",
-            on_click=_resume,
-            key="lt_resume",
-            type="primary",
-            disabled=lifecycle.phase == "waiting",
-        )
-    buttons[1].button("Stop", icon=":material/stop:", on_click=_event, args=(life.stop,), key="lt_stop")
-else:
-    buttons[0].button(
-        "Start",
-        icon=":material/play_arrow:",
-        on_click=_start,
-        args=(settings,),
-        key="lt_start",
-        type="primary",
-        disabled=bool(problem) or not lifecycle.can_start,
-    )
-buttons[2].button(
-    "Reset",
-    icon=":material/restart_alt:",
-    on_click=_event,
-    args=(life.reset,),
-    key="lt_reset",
-    disabled=run is None and lifecycle.phase == "idle",
-    help="Put this run aside (kept below) and apply the current settings.",
+widgets.run_buttons(
+    "lt",
+    lifecycle,
+    run is not None,
+    settings,
+    problem,
+    on_event=_event,
+    on_start=_start,
+    on_resume=_resume,
+    pause=life.pause,
+    stop=life.stop,
+    reset=life.reset,
+    reset_help="Put this run aside (kept below) and apply the current settings.",
 )
-if problem:
-    st.error(f"These settings cannot run: {problem}", icon=":material/error:")
-if lifecycle.error:
-    st.error(lifecycle.error)
 if run is not None and not problem and settings != run.config:
     st.info(
         "The settings changed since this run started: they apply when you press **Reset** "

@@ -31,7 +31,8 @@ def array(value) -> np.ndarray:
 
 
 def texts(at, kind: str) -> str:
-    return "\n".join(str(e.value) for e in getattr(at, kind))
+    """The text of every element of ``kind``, as the reader sees it (Markdown escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(e.value) for e in getattr(at, kind)))
 
 
 def buttons(at) -> list[str]:
