@@ -53,7 +53,7 @@ from .datasets import SPLITS, SceneDataset, make_dataset
 from .lanes import BINARY_LANES, CLASS_SELECTIONS, LANES, MULTICLASS_LANES
 from .models import MODEL_NAMES, make_model
 from .split_scores import SplitScores, _batched_confusion, score_split, scores_from_confusion
-from .training import OPTIMIZERS, _torch_threads, available_devices
+from .training import OPTIMIZERS, _torch_threads, available_devices, make_optimizer
 
 __all__ = [
     "PRESETS",
@@ -263,9 +263,7 @@ class DatasetTrainingRun:
         self._epoch: tuple[int, np.ndarray] | None = None
 
     def _make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
-        if self.config.optimizer == "sgd":
-            return torch.optim.SGD(model.parameters(), lr=self.config.lr, momentum=0.9)
-        return torch.optim.Adam(model.parameters(), lr=self.config.lr)
+        return make_optimizer(self.config.optimizer, model, self.config.lr)
 
     # ----------------------------------------------------------------- state
     @property

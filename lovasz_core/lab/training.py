@@ -101,6 +101,14 @@ def available_devices() -> list[str]:
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 
 
+def make_optimizer(name: str, model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    """The optimizer ``name`` (a key of :data:`OPTIMIZERS`) over ``model``'s parameters:
+    Adam, or SGD with momentum 0.9."""
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    return torch.optim.Adam(model.parameters(), lr=lr)
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """Everything that defines a run; equal configs give equal runs on the CPU.
@@ -260,9 +268,7 @@ class TrainingRun:
         self.threads = threads
 
     def _make_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
-        if self.config.optimizer == "sgd":
-            return torch.optim.SGD(model.parameters(), lr=self.config.lr, momentum=0.9)
-        return torch.optim.Adam(model.parameters(), lr=self.config.lr)
+        return make_optimizer(self.config.optimizer, model, self.config.lr)
 
     # ----------------------------------------------------------------- state
     @property
