@@ -40,7 +40,6 @@ Example:
 from __future__ import annotations
 
 import copy
-import math
 import time
 from dataclasses import dataclass, replace
 
@@ -53,7 +52,14 @@ from .datasets import SPLITS, SceneDataset, make_dataset
 from .lanes import BINARY_LANES, CLASS_SELECTIONS, LANES, MULTICLASS_LANES
 from .models import MODEL_NAMES, make_model
 from .split_scores import SplitScores, _batched_confusion, score_split, scores_from_confusion
-from .training import OPTIMIZERS, _torch_threads, available_devices, make_optimizer
+from .training import (
+    OPTIMIZERS,
+    _torch_threads,
+    available_devices,
+    check_keys,
+    check_learning_rate,
+    make_optimizer,
+)
 
 __all__ = [
     "PRESETS",
@@ -116,19 +122,8 @@ class DatasetTrainingConfig:
         for name in ("seed", "data_seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0, got {getattr(self, name)}")
-        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float):
-            raise TypeError(f"`lr` must be a float, got {type(self.lr).__name__}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"`lr` must be a finite number > 0, got {self.lr}")
-        lanes = self.lanes
-        if isinstance(lanes, str) or not isinstance(lanes, tuple | list):
-            raise TypeError(f"`lanes` must be a tuple of lane keys, got {type(lanes).__name__}")
-        if not lanes:
-            raise ValueError("`lanes` must name at least one lane, got none")
-        for key in lanes:
-            check_choice("lanes", key, LANES)
-        if len(set(lanes)) != len(lanes):
-            raise ValueError(f"`lanes` must not repeat a lane, got {list(lanes)}")
+        check_learning_rate(self.lr)
+        lanes = check_keys("lanes", self.lanes, LANES, "lane", "lane keys")
         binary = [key for key in lanes if LANES[key].binary]
         if binary and self.num_classes != 2:
             raise ValueError(

@@ -37,7 +37,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 
@@ -101,6 +101,27 @@ def available_devices() -> list[str]:
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 
 
+def check_learning_rate(lr: object) -> None:
+    """``lr`` must be a finite number > 0 (``TypeError``/``ValueError`` naming it otherwise)."""
+    if isinstance(lr, bool) or not isinstance(lr, int | float):
+        raise TypeError(f"`lr` must be a float, got {type(lr).__name__}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"`lr` must be a finite number > 0, got {lr}")
+
+
+def check_keys(name: str, keys: object, known: Mapping[str, object], noun: str, kind: str) -> tuple[str, ...]:
+    """``keys``: a non-empty tuple or list of distinct keys of ``known``; returned as a tuple."""
+    if isinstance(keys, str) or not isinstance(keys, tuple | list):
+        raise TypeError(f"`{name}` must be a tuple of {kind}, got {type(keys).__name__}")
+    if not keys:
+        raise ValueError(f"`{name}` must name at least one {noun}, got none")
+    for key in keys:
+        check_choice(name, key, known)
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"`{name}` must not repeat a {noun}, got {list(keys)}")
+    return tuple(keys)
+
+
 def make_optimizer(name: str, model: nn.Module, lr: float) -> torch.optim.Optimizer:
     """The optimizer ``name`` (a key of :data:`OPTIMIZERS`) over ``model``'s parameters:
     Adam, or SGD with momentum 0.9."""
@@ -161,19 +182,8 @@ class TrainingConfig:
                 f"`warmup_steps` must be in [1, steps − 1] = [1, {self.steps - 1}] in fine-tune mode, "
                 f"got {self.warmup_steps}"
             )
-        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float):
-            raise TypeError(f"`lr` must be a float, got {type(self.lr).__name__}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"`lr` must be a finite number > 0, got {self.lr}")
-        losses = self.losses
-        if isinstance(losses, str) or not isinstance(losses, tuple | list):
-            raise TypeError(f"`losses` must be a tuple of registry keys, got {type(losses).__name__}")
-        if not losses:
-            raise ValueError("`losses` must name at least one loss, got none")
-        for key in losses:
-            check_choice("losses", key, LOSSES)
-        if len(set(losses)) != len(losses):
-            raise ValueError(f"`losses` must not repeat a loss, got {list(losses)}")
+        check_learning_rate(self.lr)
+        losses = check_keys("losses", self.losses, LOSSES, "loss", "registry keys")
         sample = load_image(self.image, self.size, self.num_classes, self.seed)
         return replace(self, losses=tuple(losses), num_classes=sample.num_classes, lr=float(self.lr))
 
