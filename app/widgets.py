@@ -225,10 +225,20 @@ def scene_sidebar(page: str, keep_void: bool = False) -> tuple[np.ndarray, int, 
     return labels, num_classes, prediction_controls(page, sidebar, seed=seed)
 
 
+def checked_settings(settings: Any, lanes: int, limits: Any) -> tuple[Any, str]:
+    """A training page's settings validated (``settings.validated()``), and what keeps them from
+    running: their own error, or this server's caps (``limits.capped``); ``""`` when they can run."""
+    try:
+        settings = settings.validated()
+    except (TypeError, ValueError) as error:
+        return settings, str(error)
+    return settings, "; ".join(limits.capped(settings.size, settings.steps, lanes))
+
+
 def run_buttons(
     prefix: str,
     lifecycle: Any,
-    has_run: bool,
+    run_config: Any | None,
     settings: Any,
     problem: str,
     *,
@@ -241,7 +251,8 @@ def run_buttons(
     reset_help: str,
 ) -> None:
     """Start (or Pause/Resume and Stop) and Reset of a training page, from its run lifecycle
-    (:mod:`app.run_lifecycle`), then what keeps the settings from running and the run's error."""
+    (:mod:`app.run_lifecycle`), then what keeps the settings from running, the run's error, and
+    a note when the settings differ from those of the run shown (``run_config``)."""
     buttons = st.columns([1, 1, 1, 1, 4])
     if lifecycle.can_pause_or_stop:
         if lifecycle.training:
@@ -276,13 +287,19 @@ def run_buttons(
         on_click=on_event,
         args=(reset,),
         key=f"{prefix}_reset",
-        disabled=not has_run and lifecycle.phase == "idle",
+        disabled=run_config is None and lifecycle.phase == "idle",
         help=reset_help,
     )
     if problem:
         st.error(f"These settings cannot run: {safe_text.literal(problem)}", icon=":material/error:")
     if lifecycle.error:
         st.error(safe_text.literal(lifecycle.error))
+    if run_config is not None and not problem and settings != run_config:
+        st.info(
+            "The settings changed since this run started: they apply when you press **Reset** "
+            "(or **Start** after the run ends). The run below keeps its own settings.",
+            icon=":material/tune:",
+        )
 
 
 def upload_pointer(page: str) -> None:

@@ -289,18 +289,13 @@ settings = config_from(
     seed=int(seed),
     size=SIZE,
 )
-problem = ""
-try:
-    settings = settings.validated()
-except (TypeError, ValueError) as error:
-    problem = str(error)
-problem = problem or "; ".join(LIMITS.capped(settings.size, settings.steps, len(settings.lanes)))
+settings, problem = widgets.checked_settings(settings, len(settings.lanes), LIMITS)
 
 lifecycle, run = _lifecycle(), _run()
 widgets.run_buttons(
     "dt",
     lifecycle,
-    run is not None,
+    run.config if run is not None else None,
     settings,
     problem,
     on_event=_event,
@@ -311,12 +306,6 @@ widgets.run_buttons(
     reset=life.reset,
     reset_help="Put this run aside (its final numbers are kept below) and apply the current settings.",
 )
-if run is not None and not problem and settings != run.config:
-    st.info(
-        "The settings changed since this run started: they apply when you press **Reset** "
-        "(or **Start** after the run ends). The run below keeps its own settings.",
-        icon=":material/tune:",
-    )
 
 shown_config = run.config if run is not None else (None if problem else settings)
 if shown_config is not None:

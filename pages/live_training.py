@@ -386,18 +386,13 @@ settings = TrainingConfig(
     seed=int(seed),
     device=device,
 )
-problem = ""
-try:
-    settings = settings.validated()
-except (TypeError, ValueError) as error:
-    problem = str(error)
-problem = problem or "; ".join(LIMITS.capped(settings.size, settings.steps, len(settings.losses)))
+settings, problem = widgets.checked_settings(settings, len(settings.losses), LIMITS)
 
 lifecycle, run = _lifecycle(), _run()
 widgets.run_buttons(
     "lt",
     lifecycle,
-    run is not None,
+    run.config if run is not None else None,
     settings,
     problem,
     on_event=_event,
@@ -408,12 +403,6 @@ widgets.run_buttons(
     reset=life.reset,
     reset_help="Put this run aside (kept below) and apply the current settings.",
 )
-if run is not None and not problem and settings != run.config:
-    st.info(
-        "The settings changed since this run started: they apply when you press **Reset** "
-        "(or **Start** after the run ends). The run below keeps its own settings.",
-        icon=":material/tune:",
-    )
 
 if run is not None:
     st.caption(
