@@ -142,6 +142,19 @@ class GradientsParams:
         step=0.25,
         help="Blurs the predicted classes: uncertain boundaries, shrunken small objects.",
     )
+    void: int = param(
+        0,
+        "Void band around objects (px, label 255)",
+        lo=0,
+        hi=3,
+        step=1,
+        help="Pascal VOC marks a band along every object outline as void (255): unlabelled pixels.",
+    )
+    ignore: bool = param(
+        True,
+        "ignore_index=255: leave void pixels out",
+        help="Off: the losses refuse labels 255; the maps then show the labels without the band.",
+    )
     seed: int = param(0, "Noise seed", lo=0, hi=999, step=1)
     cls: str = param("small disk", "Map the logit of class", options=GRADIENT_CLASSES)
     shared: bool = param(
@@ -190,6 +203,7 @@ register(
         "Large object": GradientsParams(radius=8.0),
         "Good prediction, blurry boundaries": GradientsParams(quality=0.9, blur=3.0),
         "Poor prediction": GradientsParams(quality=0.1, blur=1.0),
+        "Void band, ignored": GradientsParams(void=1),
     },
 )
 register(

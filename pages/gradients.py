@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from app import presentation, state, widgets
+from app import presentation, safe_text, state, widgets
 from app.figures.gradients import (
     gradient_maps_figure,
     magnitude_histograms_figure,
@@ -32,8 +32,10 @@ ROW, COL = state.key(PAGE, "row"), state.key(PAGE, "col")
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def case(size: int, radius: float, quality: float, blur: float, seed: int) -> GradientsView:
-    return gradients_view(size, radius, quality, blur, seed)
+def case(
+    size: int, radius: float, quality: float, blur: float, seed: int, void: int, ignore: bool
+) -> GradientsView:
+    return gradients_view(size, radius, quality, blur, seed, void, ignore)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -70,8 +72,26 @@ with st.sidebar:
     blur = widgets.control(PAGE, "blur")
     seed = widgets.control(PAGE, "seed")
     shared = widgets.control(PAGE, "shared")
+    st.subheader("Void pixels")
+    void = widgets.control(PAGE, "void")
+    ignore = widgets.control(PAGE, "ignore")
 
-view = case(int(size), float(radius), float(quality), float(blur), int(seed))
+view = case(int(size), float(radius), float(quality), float(blur), int(seed), int(void), bool(ignore))
+if view.ignored:
+    st.info(
+        f"**{view.ignored} void pixels** (label 255, grey on the maps) are ignored by every loss "
+        "(ignore_index=255): they count in no class's intersection or union and their gradient is "
+        f"exactly 0 (largest |∂L/∂z| there: "
+        f"{max(float(abs(item.grad[:, view.void]).max()) for item in view.losses):g}).",
+        icon=":material/texture:",
+    )
+elif view.void_error:
+    st.warning(
+        f"The labels have {int(view.void.sum())} void pixels (255), and without ignore_index the "
+        f"losses refuse them: {safe_text.literal(view.void_error)} The maps show the labels without "
+        "the void band.",
+        icon=":material/texture:",
+    )
 shares = view.pixel_shares
 
 left, right = st.columns([2, 3])
@@ -111,6 +131,7 @@ presentation.plotly_chart(
         maps.maps,
         {item.key: item.label for item in view.losses},
         boundary=view.boundary,
+        void=view.void if view.ignored else None,
         selected=(pixel.row, pixel.col) if pixel else None,
         scales=maps.scales if maps.per_map else None,
         colorbar_title="relative" if maps.per_map else "∂L/∂z_c",

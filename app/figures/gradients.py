@@ -21,6 +21,7 @@ from app.palette import (
     REFERENCE_COLOR,
     REGION_COLORS,
     TRANSPARENT,
+    VOID_COLOR,
     loss_color,
 )
 from lovasz_core.lab.views.gradients import PixelView
@@ -35,6 +36,7 @@ def gradient_maps_figure(
     selected: tuple[int, int] | None = None,
     colorbar_title: str = "∂L/∂z_c",
     scales: Mapping[str, float] | None = None,
+    void: np.ndarray | None = None,
 ) -> go.Figure:
     """Side-by-side signed maps ``[H, W]`` on a symmetric ``RdBu_r`` scale, clickable.
 
@@ -44,6 +46,7 @@ def gradient_maps_figure(
         boundary: optional ``[H, W]`` bool, ground-truth boundary pixels drawn as grey dots.
         zmax: half-width of the colour range; default max |value| over all maps (shared scale).
         selected: optional (row, col) pixel to ring in every panel.
+        void: optional ``[H, W]`` bool, void pixels (left out of the loss) drawn in grey.
         scales: ``{loss_key: s}``, one half-width per map: each map is drawn as value / s on
             [−1, 1] and its title gives s (per-map scales); hovering still shows the value.
 
@@ -71,6 +74,18 @@ def gradient_maps_figure(
     custom = np.stack([rows.ravel(), cols.ravel()], axis=1)
     for i, key in enumerate(keys, start=1):
         fig.add_trace(go.Heatmap(z=shown[key], coloraxis="coloraxis", hoverinfo="skip"), row=1, col=i)
+        if void is not None and void.any():
+            fig.add_trace(
+                go.Heatmap(
+                    z=np.where(void, 1.0, np.nan),
+                    colorscale=[[0.0, VOID_COLOR], [1.0, VOID_COLOR]],
+                    showscale=False,
+                    hoverinfo="skip",
+                    name="void (255)",
+                ),
+                row=1,
+                col=i,
+            )
         if boundary is not None and boundary.any():
             by, bx = np.nonzero(boundary)
             fig.add_trace(

@@ -317,3 +317,12 @@ def test_postscriptgc_off_is_the_one_gc_strategy():
     sources = [*root.joinpath("pages").glob("*.py"), *root.joinpath("app").rglob("*.py")]
     offenders = [p.name for p in sources if "gc.freeze" in p.read_text() or "gc.collect" in p.read_text()]
     assert not offenders, offenders
+
+
+def test_gradients_void_band_is_counted_and_drawn():
+    at = run_page("gradients.py", {"gr_void": "1"})
+    assert_no_exception(at)
+    assert "void pixels" in texts(at, "info") and "exactly 0" in texts(at, "info")
+    at = run_page("gradients.py", {"gr_void": "1", "gr_ignore": "false"})
+    assert_no_exception(at)
+    assert "refuse" in texts(at, "warning")

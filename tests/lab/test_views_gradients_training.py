@@ -220,3 +220,22 @@ def test_overlapping_runs_in_two_threads_leave_new_threads_the_process_count():
     after = _in_a_new_thread()
     torch.set_num_threads(previous)
     assert after == before
+
+
+def test_gradients_void_band_is_ignored_by_every_loss_with_zero_gradient():
+    from lovasz_core.lab.views.gradients import gradients_view
+
+    view = gradients_view(40, 3.0, 0.5, 1.5, 0, void_band=1, ignore_void=True)
+    assert view.ignored == int(view.void.sum()) > 0
+    for item in view.losses:
+        assert float(abs(item.grad[:, view.void]).max()) == 0.0, item.key
+    assert abs(float(view.pixel_shares.sum()) - 1.0) < 1e-12
+    assert not any(region[view.void].any() for region in view.regions.values())
+
+
+def test_gradients_void_band_without_ignore_index_is_refused_by_name():
+    from lovasz_core.lab.views.gradients import gradients_view
+
+    view = gradients_view(40, 3.0, 0.5, 1.5, 0, void_band=1, ignore_void=False)
+    assert view.ignored == 0 and view.void.any()
+    assert "`labels`" in view.void_error

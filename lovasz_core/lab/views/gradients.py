@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from ..gradients import (
     CASE_CLASS_NAMES,
@@ -23,6 +24,7 @@ from ..gradients import (
     synthetic_case,
 )
 from ..registry import LOSSES
+from ..void import VOID, add_void_band
 
 __all__ = [
     "LOSS_KEYS",
@@ -69,8 +71,11 @@ class LossGradient:
 class GradientsView:
     """The case (truth, prediction, probabilities ``[C, H, W]``) and every loss's gradient.
 
-    ``pixel_shares`` ``[C]``: share of the pixels per class; ``boundary`` ``[H, W]`` bool;
-    ``regions``: foreground / background / boundary masks ``[H, W]`` for the histograms.
+    ``pixel_shares`` ``[C]``: share of the labelled pixels per class; ``boundary`` ``[H, W]`` bool;
+    ``regions``: foreground / background / boundary masks ``[H, W]`` for the histograms (void
+    pixels in none). ``void`` ``[H, W]`` bool: pixels labelled 255 (``mask`` keeps their class);
+    ``ignored``: how many the losses left out (``ignore_index=255``), 0 when they were not;
+    ``void_error``: why the losses refuse the labels when void pixels are not ignored ("" else).
     """
 
     class_names: tuple[str, ...]
@@ -81,30 +86,58 @@ class GradientsView:
     boundary: np.ndarray
     regions: dict[str, np.ndarray]
     losses: tuple[LossGradient, ...]
+    void: np.ndarray
+    ignored: int
+    void_error: str
 
     def loss(self, key: str) -> LossGradient:
         return next(item for item in self.losses if item.key == key)
 
 
-def gradients_view(size: int, radius: float, quality: float, blur: float, seed: int) -> GradientsView:
-    """The view of ``synthetic_case(size, radius, quality, blur, seed)`` under ``LOSS_KEYS``."""
+def gradients_view(
+    size: int,
+    radius: float,
+    quality: float,
+    blur: float,
+    seed: int,
+    void_band: int = 0,
+    ignore_void: bool = True,
+) -> GradientsView:
+    """The view of ``synthetic_case(size, radius, quality, blur, seed)`` under ``LOSS_KEYS``.
+
+    ``void_band`` > 0 labels a band that many pixels deep around every boundary as void (255).
+    With ``ignore_void`` every loss gets ``ignore_index=255``: void pixels count nowhere and get
+    zero gradient. Without it the losses refuse such labels (``void_error``), and the maps show the
+    gradients without the void band.
+    """
     case = synthetic_case(size, radius, quality, blur, seed)
     mask = case.mask.copy()
+    labelled = add_void_band(mask, void_band) if void_band > 0 else mask
+    void = labelled == VOID
+    labels, ignore_index, void_error = case.labels, None, ""
+    if void.any() and ignore_void:
+        labels, ignore_index = torch.from_numpy(labelled)[None], VOID
+    elif void.any():
+        try:
+            logit_gradient(LOSS_KEYS[1], case.logits, torch.from_numpy(labelled)[None])
+        except ValueError as error:
+            void_error = str(error)
     losses = []
     for key in LOSS_KEYS:
-        value, grad = logit_gradient(key, case.logits, case.labels)
+        value, grad = logit_gradient(key, case.logits, labels, ignore_index)
         losses.append(
             LossGradient(
                 key=key,
                 label=LOSSES[key].label,
                 value=value,
                 grad=grad[0].numpy(),
-                push=class_push(grad, case.labels, 3).numpy(),
+                push=class_push(grad, labels, 3).numpy(),
                 magnitude=grad[0].norm(dim=0).numpy(),
             )
         )
     boundary = boundary_mask(mask)
-    counts = np.bincount(mask.ravel(), minlength=3)
+    counted = void if ignore_index is not None else np.zeros_like(void)
+    counts = np.bincount(mask[~counted].ravel(), minlength=3)
     return GradientsView(
         class_names=CASE_CLASS_NAMES,
         mask=mask,
@@ -113,11 +146,14 @@ def gradients_view(size: int, radius: float, quality: float, blur: float, seed: 
         pixel_shares=counts / counts.sum(),
         boundary=boundary,
         regions={
-            "foreground": (mask > 0) & ~boundary,
-            "background": (mask == 0) & ~boundary,
-            "boundary": boundary,
+            "foreground": (mask > 0) & ~boundary & ~counted,
+            "background": (mask == 0) & ~boundary & ~counted,
+            "boundary": boundary & ~counted,
         },
         losses=tuple(losses),
+        void=void,
+        ignored=int(counted.sum()),
+        void_error=void_error,
     )
 
 
@@ -205,7 +241,7 @@ def pixel_view(view: GradientsView, row: int, col: int) -> PixelView | None:
     return PixelView(
         row=row,
         col=col,
-        true_class=view.class_names[label],
+        true_class="void (255)" if view.ignored and view.void[row, col] else view.class_names[label],
         predicted_class=view.class_names[int(view.prediction[row, col])],
         p_true=float(view.probabilities[label, row, col]),
         on_boundary=bool(view.boundary[row, col]),
