@@ -11,6 +11,7 @@ page's URL prefix and named presets. Importing this module registers every page;
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.state import param, register
 from lovasz_core.lab.images import IMAGE_NAMES
@@ -19,6 +20,24 @@ from lovasz_core.lab.models import MODEL_NAMES
 from lovasz_core.lab.registry import LOSSES
 from lovasz_core.lab.shapes import SCENES, image_sources
 from lovasz_core.lab.training import MODES, OPTIMIZERS
+
+
+def void_band_param() -> Any:
+    """The "void band" control of a page: 0–3 pixels along every object outline labelled 255."""
+    return param(
+        0,
+        "Void band around objects (px, label 255)",
+        lo=0,
+        hi=3,
+        step=1,
+        help="Pascal VOC marks a band along every object outline as void (255): unlabelled pixels.",
+    )
+
+
+def ignore_void_param(when_off: str) -> Any:
+    """The ``ignore_index=255`` toggle of a page; ``when_off`` says what the page shows without it."""
+    return param(True, "ignore_index=255: leave void pixels out", help=f"Off: {when_off}.")
+
 
 _SCENE_HELP = "; ".join(f"{k}: {v}" for k, v in SCENES.items())
 
@@ -65,18 +84,9 @@ class SortingParams:
         "Remove class c from the ground truth",
         help="Relabel its pixels as background, to see what an absent class costs.",
     )
-    void: int = param(
-        0,
-        "Void band around objects (px, label 255)",
-        lo=0,
-        hi=3,
-        step=1,
-        help="Pascal VOC marks a band along every object outline as void (255): unlabelled pixels.",
-    )
-    ignore: bool = param(
-        True,
-        "ignore_index=255: leave void pixels out",
-        help="Off: the void pixels stay in the sort as 'not c', and lovasz_softmax refuses the labels.",
+    void: int = void_band_param()
+    ignore: bool = ignore_void_param(
+        "the void pixels stay in the sort as 'not c', and lovasz_softmax refuses the labels"
     )
     k: int = param(12, "Step k: the k largest errors", lo=0, hi=1024, step=1)
     all_ranks: bool = param(
@@ -142,18 +152,9 @@ class GradientsParams:
         step=0.25,
         help="Blurs the predicted classes: uncertain boundaries, shrunken small objects.",
     )
-    void: int = param(
-        0,
-        "Void band around objects (px, label 255)",
-        lo=0,
-        hi=3,
-        step=1,
-        help="Pascal VOC marks a band along every object outline as void (255): unlabelled pixels.",
-    )
-    ignore: bool = param(
-        True,
-        "ignore_index=255: leave void pixels out",
-        help="Off: the losses refuse labels 255; the maps then show the labels without the band.",
+    void: int = void_band_param()
+    ignore: bool = ignore_void_param(
+        "the losses refuse labels 255; the maps then show the labels without the band"
     )
     seed: int = param(0, "Noise seed", lo=0, hi=999, step=1)
     cls: str = param("small disk", "Map the logit of class", options=GRADIENT_CLASSES)
