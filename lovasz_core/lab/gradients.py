@@ -33,6 +33,7 @@ __all__ = [
     "SyntheticCase",
     "boundary_mask",
     "class_push",
+    "degraded_logits",
     "gradient_maps",
     "logit_gradient",
     "pixel_magnitude",
@@ -144,8 +145,6 @@ def synthetic_case(
         size: H = W, 8 to 128. small_radius: radius of the small disk in pixels, 0.5 to size/5.
         quality: q in [0, 1]. blur: σ in pixels, 0 to 8. seed: noise seed.
     """
-    from skimage.filters import gaussian
-
     if isinstance(size, bool) or not isinstance(size, int):
         raise TypeError(f"`size` must be an int, got {type(size).__name__}")
     if not 8 <= size <= 128:
@@ -157,14 +156,36 @@ def synthetic_case(
     if not 0.0 <= blur <= 8.0:
         raise ValueError(f"`blur` must be in [0, 8], got {blur}")
     mask = _disk_labels(size, small_radius)
-    one_hot = np.eye(3)[mask]  # [H, W, 3]
+    return SyntheticCase(torch.from_numpy(mask)[None], degraded_logits(mask, 3, quality, blur, seed))
+
+
+def degraded_logits(mask: np.ndarray, num_classes: int, quality: float, blur: float, seed: int) -> Tensor:
+    """The prediction of :func:`synthetic_case` for any ground truth: ``[1, C, H, W]`` float64.
+
+    logits = (1 + 5q) · (G_blur * onehot(y)) + 2.5 (1 − q) · n, n a smooth seeded noise of unit
+    variance. ``mask`` ``[H, W]`` holds class indices in ``[0, C)``; map void pixels (255) to a
+    class first (they get no gradient when the loss ignores them).
+    """
+    from skimage.filters import gaussian
+
+    mask = np.asarray(mask)
+    if mask.ndim != 2 or mask.size == 0 or not np.issubdtype(mask.dtype, np.integer):
+        raise ValueError(f"`mask` must be a non-empty [H, W] integer array, got {mask.dtype} {mask.shape}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"`num_classes` must be an int >= 2, got {num_classes!r}")
+    if mask.min() < 0 or mask.max() >= num_classes:
+        raise ValueError(f"`mask` values must lie in [0, {num_classes - 1}], got {mask.min()}..{mask.max()}")
+    if not 0.0 <= quality <= 1.0:
+        raise ValueError(f"`quality` must be in [0, 1], got {quality}")
+    if not 0.0 <= blur <= 8.0:
+        raise ValueError(f"`blur` must be in [0, 8], got {blur}")
+    one_hot = np.eye(num_classes)[mask]  # [H, W, C]
     smooth = gaussian(one_hot, sigma=blur, channel_axis=-1) if blur > 0 else one_hot
     rng = np.random.default_rng(seed)
-    noise = gaussian(rng.standard_normal((size, size, 3)), sigma=1.5, channel_axis=-1)
+    noise = gaussian(rng.standard_normal((*mask.shape, num_classes)), sigma=1.5, channel_axis=-1)
     noise /= noise.std() + 1e-12
     logits = (1.0 + 5.0 * quality) * smooth + 2.5 * (1.0 - quality) * noise
-    logits_t = torch.from_numpy(logits.transpose(2, 0, 1).copy())[None]
-    return SyntheticCase(torch.from_numpy(mask)[None], logits_t)
+    return torch.from_numpy(logits.transpose(2, 0, 1).copy())[None]
 
 
 def push_vs_size(

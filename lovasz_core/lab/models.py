@@ -33,11 +33,15 @@ class FreeLogits(nn.Module):
         num_classes: C.
         size: H = W.
         scale: standard deviation of the seeded normal initialisation.
+        shape: ``(H, W)`` of a non-square image (default ``(size, size)``).
     """
 
-    def __init__(self, num_classes: int, size: int, scale: float = 0.01) -> None:
+    def __init__(
+        self, num_classes: int, size: int, scale: float = 0.01, shape: tuple[int, int] | None = None
+    ) -> None:
         super().__init__()
-        self.logits = nn.Parameter(scale * torch.randn(1, num_classes, size, size))
+        height, width = shape if shape is not None else (size, size)
+        self.logits = nn.Parameter(scale * torch.randn(1, num_classes, height, width))
 
     def forward(self, x: Tensor) -> Tensor:
         """``[B, C, H, W]``: the stored logits repeated over the batch of ``x`` ``[B, *, H, W]``."""
@@ -76,10 +80,19 @@ def _check_positive_int(name: str, value: object) -> int:
     return value
 
 
-def make_model(kind: str, in_channels: int, num_classes: int, size: int, seed: int = 0) -> nn.Module:
+def make_model(
+    kind: str,
+    in_channels: int,
+    num_classes: int,
+    size: int,
+    seed: int = 0,
+    shape: tuple[int, int] | None = None,
+) -> nn.Module:
     """A freshly initialised model of ``kind`` (a key of ``MODEL_NAMES``), seeded by ``seed``.
 
-    The same arguments always give the same weights (the global RNG state is left untouched).
+    ``shape``: ``(H, W)`` of a non-square image (default ``(size, size)``; only the free logits
+    depend on it). The same arguments always give the same weights (the global RNG state is left
+    untouched).
     """
     check_choice("kind", kind, MODEL_NAMES)
     for name, value in (("in_channels", in_channels), ("num_classes", num_classes), ("size", size)):
@@ -91,7 +104,10 @@ def make_model(kind: str, in_channels: int, num_classes: int, size: int, seed: i
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if kind == "free_logits":
-            return FreeLogits(num_classes, size)
+            if shape is not None:
+                for name, value in zip(("shape[0]", "shape[1]"), shape, strict=True):
+                    _check_positive_int(name, value)
+            return FreeLogits(num_classes, size, shape=shape)
         return TinyFCN(in_channels, num_classes)
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import io
 import json
 import math
@@ -47,9 +48,10 @@ from torch import Tensor, nn
 
 from ..metrics import per_class_iou
 from ..validation import check_choice
-from .images import IMAGE_NAMES, load_image
+from .images import IMAGE_NAMES, MAX_SIZE, SegmentationImage, load_image
 from .models import MODEL_NAMES, make_model
 from .registry import LOSSES
+from .void import VOID
 
 __all__ = [
     "MODES",
@@ -57,6 +59,7 @@ __all__ = [
     "StepRecord",
     "TrainingConfig",
     "TrainingRun",
+    "TrainingSample",
     "available_devices",
 ]
 
@@ -130,6 +133,143 @@ def make_optimizer(name: str, model: nn.Module, lr: float) -> torch.optim.Optimi
     return torch.optim.Adam(model.parameters(), lr=lr)
 
 
+def _input_from_mask(mask: np.ndarray, num_classes: int) -> np.ndarray:
+    """A network input made from labels alone, as the built-in *Horse* is made from its silhouette:
+    class c at grey level 0.2 + 0.6·c/(C − 1) (void 0.5), blurred (σ = 1 px), seeded noise (σ 0.12).
+    ``[H, W]`` float32 in [0, 1]."""
+    from skimage.filters import gaussian
+
+    levels = np.where(mask == VOID, 0.5, 0.2 + 0.6 * np.clip(mask, 0, num_classes - 1) / (num_classes - 1))
+    noisy = gaussian(levels, sigma=1.0) + 0.12 * np.random.default_rng(0).standard_normal(mask.shape)
+    return np.clip(noisy, 0.0, 1.0).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class TrainingSample:
+    """Arrays to train on instead of a built-in image: the user's image and mask.
+
+    Compared and hashed by ``name``, ``num_classes`` and ``digest`` (a SHA-256 of the arrays), so
+    a :class:`TrainingConfig` holding one stays hashable and equal arrays give equal configs.
+
+    Attributes:
+        name: what to call it (e.g. the mask's file name); shown as text.
+        mask: ``[H, W]`` int64 class indices in ``[0, num_classes)``, or 255 = void (ignored by
+            every loss and metric).
+        num_classes: C ≥ 2, at least the largest class value + 1.
+        image: ``[H, W]`` or ``[H, W, 3]`` float32 in [0, 1], the network's input.
+        generated: ``image`` was made from the mask (:meth:`from_arrays` without an image).
+        digest: SHA-256 of the mask and the image, and C (computed).
+
+    Build one with :meth:`from_arrays`.
+    """
+
+    name: str
+    mask: np.ndarray = field(compare=False, repr=False)
+    num_classes: int
+    image: np.ndarray = field(compare=False, repr=False)
+    generated: bool = False
+    digest: str = field(default="", init=False)
+
+    @classmethod
+    def from_arrays(
+        cls, mask: np.ndarray, num_classes: int, image: np.ndarray | None = None, name: str = "your upload"
+    ) -> TrainingSample:
+        """A sample of ``mask`` ``[H, W]`` (255 = void) and ``image`` ``[H, W(, 3)]`` in [0, 1]; without
+        an image, the input is made from the mask (each class a grey level, blurred, seeded noise)."""
+        if image is None:
+            if not isinstance(mask, np.ndarray) or mask.ndim != 2:
+                raise TypeError("`mask` must be an [H, W] integer numpy array")
+            if not np.issubdtype(mask.dtype, np.integer):
+                raise TypeError("`mask` must be an [H, W] integer numpy array")
+            _check_int("num_classes", num_classes)
+            if num_classes < 2:
+                raise ValueError(f"`num_classes` must be >= 2, got {num_classes}")
+            return cls(name, mask, num_classes, _input_from_mask(mask.astype(np.int64), num_classes), True)
+        return cls(name, mask, num_classes, image)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"`name` must be a str, got {type(self.name).__name__}")
+        _check_int("num_classes", self.num_classes)
+        if self.num_classes < 2:
+            raise ValueError(f"`num_classes` must be >= 2, got {self.num_classes}")
+        mask = self.mask
+        if not isinstance(mask, np.ndarray):
+            raise TypeError(f"`mask` must be a numpy array [H, W], got {type(mask).__name__}")
+        if mask.ndim != 2 or not np.issubdtype(mask.dtype, np.integer):
+            raise ValueError(f"`mask` must be an [H, W] integer array, got {mask.dtype} {mask.shape}")
+        if not 1 <= max(mask.shape) <= MAX_SIZE or min(mask.shape) < 1:
+            raise ValueError(f"`mask` must be at most {MAX_SIZE} pixels a side, got shape {mask.shape}")
+        mask = mask.astype(np.int64)
+        void = mask == VOID
+        if void.all():
+            raise ValueError("`mask` must label at least one pixel: every pixel is void (255)")
+        if mask[~void].min() < 0 or mask[~void].max() >= self.num_classes:
+            raise ValueError(
+                f"`mask` values must be classes in [0, {self.num_classes - 1}] or 255 (void), "
+                f"got {mask[~void].min()}..{mask[~void].max()}"
+            )
+        image = self.image
+        if not isinstance(image, np.ndarray):
+            raise TypeError(f"`image` must be a numpy array [H, W(, 3)], got {type(image).__name__}")
+        if image.shape[:2] != mask.shape or image.ndim not in (2, 3) or image.shape[2:] not in ((), (3,)):
+            raise ValueError(f"`image` must be [H, W] or [H, W, 3], (H, W) = {mask.shape}: got {image.shape}")
+        image = np.asarray(image, dtype=np.float32)
+        if not (np.isfinite(image).all() and image.min() >= 0 and image.max() <= 1):
+            raise ValueError("`image` values must be finite and in [0, 1]")
+        image, mask = image.copy(), mask.copy()
+        image.setflags(write=False)
+        mask.setflags(write=False)
+        digest = hashlib.sha256()
+        for array in (mask, image):
+            digest.update(repr((array.shape, array.dtype.str)).encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+        object.__setattr__(self, "mask", mask)
+        object.__setattr__(self, "image", image)
+        object.__setattr__(self, "generated", bool(self.generated))
+        object.__setattr__(self, "digest", f"{digest.hexdigest()}:{self.num_classes}")
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """``("class 0", …, "class C−1")``."""
+        return tuple(f"class {c}" for c in range(self.num_classes))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(H, W)``."""
+        return (int(self.mask.shape[0]), int(self.mask.shape[1]))
+
+    @property
+    def void_pixels(self) -> int:
+        """How many pixels are void (255)."""
+        return int((self.mask == VOID).sum())
+
+    def class_fractions(self) -> np.ndarray:
+        """Share of the labelled (non-void) pixels in each class, ``[C]`` float64 summing to 1."""
+        counts = np.bincount(self.mask[self.mask != VOID].ravel(), minlength=self.num_classes)
+        return counts / counts.sum()
+
+    def input_tensor(self, device: str | torch.device = "cpu") -> Tensor:
+        """The image as a network input ``[1, channels, H, W]`` float32 (channels 1 or 3)."""
+        array = self.image if self.image.ndim == 3 else self.image[..., None]
+        return torch.from_numpy(array.transpose(2, 0, 1).copy())[None].to(device)
+
+    def label_tensor(self, device: str | torch.device = "cpu") -> Tensor:
+        """The mask as labels ``[1, H, W]`` int64 (255 = void)."""
+        return torch.from_numpy(self.mask.copy())[None].to(device)
+
+    def summary(self) -> dict:
+        """A JSON-friendly description (no arrays): name, shape, classes, void pixels, digest."""
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "num_classes": self.num_classes,
+            "void_pixels": self.void_pixels,
+            "generated_input": self.generated,
+            "digest": self.digest,
+        }
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """Everything that defines a run; equal configs give equal runs on the CPU.
@@ -141,7 +281,9 @@ class TrainingConfig:
         steps before the switch in ``"finetune"`` mode; optimizer: key of ``OPTIMIZERS``;
         lr: learning rate; steps: total gradient steps per lane; seed: initialisation and
         image-noise seed; device: ``"cpu"`` or ``"cuda"``; snapshot_every: keep the predicted
-        mask every this many steps.
+        mask every this many steps; data: a :class:`TrainingSample` (an upload) to train on
+        instead of ``image`` — ``size`` and ``num_classes`` then come from it (the longer side,
+        its C), and every loss and metric ignores its void pixels (``ignore_index=255``).
     """
 
     image: str = "horse"
@@ -157,6 +299,7 @@ class TrainingConfig:
     seed: int = 0
     device: str = "cpu"
     snapshot_every: int = 10
+    data: TrainingSample | None = None
 
     def validated(self) -> TrainingConfig:
         """This config checked, with ``num_classes`` resolved and ``losses`` a tuple.
@@ -184,23 +327,43 @@ class TrainingConfig:
             )
         check_learning_rate(self.lr)
         losses = check_keys("losses", self.losses, LOSSES, "loss", "registry keys")
+        if self.data is not None:
+            if not isinstance(self.data, TrainingSample):
+                raise TypeError(f"`data` must be a TrainingSample or None, got {type(self.data).__name__}")
+            size, classes = max(self.data.shape), self.data.num_classes
+            return replace(self, losses=tuple(losses), size=size, num_classes=classes, lr=float(self.lr))
         sample = load_image(self.image, self.size, self.num_classes, self.seed)
         return replace(self, losses=tuple(losses), num_classes=sample.num_classes, lr=float(self.lr))
 
+    @property
+    def ignore_index(self) -> int | None:
+        """255 when training on ``data`` (its void pixels are ignored), else ``None``."""
+        return VOID if self.data is not None else None
+
+    def sample(self) -> SegmentationImage | TrainingSample:
+        """What a run of this config trains on: ``data``, or the built-in image."""
+        if self.data is not None:
+            return self.data
+        return load_image(self.image, self.size, self.num_classes, self.seed)
+
     def to_dict(self) -> dict:
-        """A JSON-friendly dict (``losses`` as a list)."""
-        data = asdict(self)
+        """A JSON-friendly dict (``losses`` as a list; ``data`` as its summary, without arrays)."""
+        data = asdict(replace(self, data=None))
         data["losses"] = list(self.losses)
+        data["data"] = None if self.data is None else self.data.summary()
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainingConfig:
-        """The config of ``to_dict`` output (unknown keys raise ``ValueError``)."""
+        """The config of ``to_dict`` output (unknown keys raise ``ValueError``; so does a config of
+        uploaded data, whose arrays are not in the dict)."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown config keys {sorted(unknown)}; expected some of {sorted(known)}")
-        values = dict(data)
+        if data.get("data") is not None:
+            raise ValueError("`data`: a run on uploaded arrays cannot be rebuilt from its settings alone")
+        values = {key: value for key, value in data.items() if key != "data"}
         if "losses" in values:
             values["losses"] = tuple(values["losses"])
         return cls(**values)
@@ -263,12 +426,15 @@ class TrainingRun:
                 raise ValueError(f"`threads` must be None or an int >= 1, got {threads}")
         self.config = config.validated()
         cfg = self.config
-        self.sample = load_image(cfg.image, cfg.size, cfg.num_classes, cfg.seed)
+        self.sample = cfg.sample()
         self.class_names = self.sample.class_names
         self.num_classes = self.sample.num_classes
+        self.ignore_index = cfg.ignore_index
         self._inputs = self.sample.input_tensor(cfg.device)
         self._labels = self.sample.label_tensor(cfg.device)
-        initial = make_model(cfg.model, int(self._inputs.shape[1]), self.num_classes, cfg.size, cfg.seed)
+        shape = (int(self._labels.shape[1]), int(self._labels.shape[2]))
+        channels = int(self._inputs.shape[1])
+        initial = make_model(cfg.model, channels, self.num_classes, cfg.size, cfg.seed, shape=shape)
         self.lanes: dict[str, _Lane] = {}
         for key in cfg.losses:
             model = copy.deepcopy(initial).to(cfg.device)
@@ -361,7 +527,7 @@ class TrainingRun:
         if not bool(torch.isfinite(logits).all()):
             self._diverge(lane, "the logits")
             return None
-        loss = LOSSES[objective].fn(logits, self._labels)
+        loss = LOSSES[objective].fn(logits, self._labels, ignore_index=self.ignore_index)
         if not bool(torch.isfinite(loss)):
             self._diverge(lane, "the loss")
             return None
@@ -372,7 +538,7 @@ class TrainingRun:
             return None
         with torch.no_grad():  # before the update: free logits are a view of the parameter
             prediction = logits.detach().argmax(1)
-            ious = per_class_iou(prediction, self._labels, self.num_classes)
+            ious = per_class_iou(prediction, self._labels, self.num_classes, self.ignore_index)
             mask = prediction[0].to("cpu").numpy()
         lane.optimizer.step()
         lane.latest_mask = mask

@@ -19,6 +19,7 @@ from ..gradients import (
     CASE_CLASS_NAMES,
     boundary_mask,
     class_push,
+    degraded_logits,
     logit_gradient,
     push_vs_size,
     synthetic_case,
@@ -38,6 +39,7 @@ __all__ = [
     "PixelView",
     "gradients_view",
     "maps_view",
+    "mask_gradients_view",
     "pixel_view",
     "sweep_view",
 ]
@@ -51,7 +53,7 @@ SMALL = 2  # class index of the small disk
 @dataclass(frozen=True)
 class LossGradient:
     """One loss on the case: its value, ∂L/∂z ``[C, H, W]``, push per class ``[C]`` (L1) and
-    per-pixel magnitude ``[H, W]`` (L2)."""
+    per-pixel magnitude ``[H, W]`` (L2); ``small``: the index of the small (rarest) class."""
 
     key: str
     label: str
@@ -59,12 +61,13 @@ class LossGradient:
     grad: np.ndarray
     push: np.ndarray
     magnitude: np.ndarray
+    small: int = SMALL
 
     @property
     def small_share(self) -> float:
-        """Share of the total L1 push that falls on small-disk pixels, in [0, 1]."""
+        """Share of the total L1 push that falls on the small class's pixels, in [0, 1]."""
         total = float(self.push.sum())
-        return float(self.push[SMALL]) / total if total > 0 else 0.0
+        return float(self.push[self.small]) / total if total > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,9 @@ class GradientsView:
     ``regions``: foreground / background / boundary masks ``[H, W]`` for the histograms (void
     pixels in none). ``void`` ``[H, W]`` bool: pixels labelled 255 (``mask`` keeps their class);
     ``ignored``: how many the losses left out (``ignore_index=255``), 0 when they were not;
-    ``void_error``: why the losses refuse the labels when void pixels are not ignored ("" else).
+    ``void_error``: why the losses refuse the labels when void pixels are not ignored ("" else);
+    ``small``: the index of the small class (the small disk, or an uploaded mask's rarest class);
+    ``uploaded``: the case is a given mask (:func:`mask_gradients_view`), not the disks.
     """
 
     class_names: tuple[str, ...]
@@ -89,6 +94,8 @@ class GradientsView:
     void: np.ndarray
     ignored: int
     void_error: str
+    small: int = SMALL
+    uploaded: bool = False
 
     def loss(self, key: str) -> LossGradient:
         return next(item for item in self.losses if item.key == key)
@@ -113,37 +120,87 @@ def gradients_view(
     case = synthetic_case(size, radius, quality, blur, seed)
     mask = case.mask.copy()
     labelled = add_void_band(mask, void_band) if void_band > 0 else mask
+    return _view(mask, labelled, case.logits, CASE_CLASS_NAMES, ignore_void, SMALL, uploaded=False)
+
+
+def mask_gradients_view(
+    labels: np.ndarray, num_classes: int, quality: float, blur: float, seed: int, ignore_void: bool = True
+) -> GradientsView:
+    """The view of a given ground truth (an uploaded mask) under ``LOSS_KEYS``.
+
+    ``labels`` ``[H, W]`` int: class indices in ``[0, num_classes)`` or 255 (void). The prediction
+    is the page's own: :func:`~lovasz_core.lab.gradients.degraded_logits` of the labels with void
+    pixels taken as class 0 (quality, blur, seed as for the disks). With ``ignore_void`` every loss
+    gets ``ignore_index=255`` (void pixels count nowhere, zero gradient); without it the losses
+    refuse the labels (``void_error``) and the maps show the labels with void taken as class 0.
+    The small class is the rarest class present (fewest labelled pixels).
+
+    Raises:
+        ValueError / TypeError naming the argument (not a 2-D integer mask, values out of range).
+    """
+    if not isinstance(labels, np.ndarray):
+        raise TypeError(f"`labels` must be a numpy array [H, W], got {type(labels).__name__}")
+    if labels.ndim != 2 or labels.size == 0 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"`labels` must be a non-empty [H, W] int array, got {labels.dtype} {labels.shape}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer) or num_classes < 2:
+        raise ValueError(f"`num_classes` must be an int >= 2, got {num_classes!r}")
+    labelled = labels.astype(np.int64)
     void = labelled == VOID
-    labels, ignore_index, void_error = case.labels, None, ""
+    if not void.all() and (labelled[~void].min() < 0 or labelled[~void].max() >= num_classes):
+        raise ValueError(f"`labels` must hold classes in [0, {num_classes - 1}] or 255 (void)")
+    mask = np.where(void, 0, labelled)
+    logits = degraded_logits(mask, int(num_classes), quality, blur, seed)
+    counts = np.bincount(mask[~void].ravel(), minlength=num_classes)
+    present = np.flatnonzero(counts)
+    small = int(present[counts[present].argmin()]) if present.size else 0
+    names = tuple(f"class {c}" for c in range(int(num_classes)))
+    return _view(mask, labelled, logits, names, ignore_void, small, uploaded=True)
+
+
+def _view(
+    mask: np.ndarray,
+    labelled: np.ndarray,
+    logits: torch.Tensor,
+    class_names: tuple[str, ...],
+    ignore_void: bool,
+    small: int,
+    uploaded: bool,
+) -> GradientsView:
+    """Every loss of ``LOSS_KEYS`` on ``logits`` ``[1, C, H, W]``: ``mask`` ``[H, W]`` the classes
+    (void pixels given one), ``labelled`` the same with void pixels 255."""
+    num_classes = len(class_names)
+    void = labelled == VOID
+    labels, ignore_index, void_error = torch.from_numpy(mask)[None], None, ""
     if void.any() and ignore_void:
         labels, ignore_index = torch.from_numpy(labelled)[None], VOID
     elif void.any():
         try:
-            logit_gradient(LOSS_KEYS[1], case.logits, torch.from_numpy(labelled)[None])
+            logit_gradient(LOSS_KEYS[1], logits, torch.from_numpy(labelled)[None])
         except ValueError as error:
             void_error = str(error)
     losses = []
     for key in LOSS_KEYS:
-        value, grad = logit_gradient(key, case.logits, labels, ignore_index)
+        value, grad = logit_gradient(key, logits, labels, ignore_index)
         losses.append(
             LossGradient(
                 key=key,
                 label=LOSSES[key].label,
                 value=value,
                 grad=grad[0].numpy(),
-                push=class_push(grad, labels, 3).numpy(),
+                push=class_push(grad, labels, num_classes).numpy(),
                 magnitude=grad[0].norm(dim=0).numpy(),
+                small=small,
             )
         )
     boundary = boundary_mask(mask)
     counted = void if ignore_index is not None else np.zeros_like(void)
-    counts = np.bincount(mask[~counted].ravel(), minlength=3)
+    counts = np.bincount(mask[~counted].ravel(), minlength=num_classes)
     return GradientsView(
-        class_names=CASE_CLASS_NAMES,
+        class_names=class_names,
         mask=mask,
-        prediction=case.logits.argmax(1)[0].numpy(),
-        probabilities=case.probabilities[0].numpy(),
-        pixel_shares=counts / counts.sum(),
+        prediction=logits.argmax(1)[0].numpy(),
+        probabilities=torch.softmax(logits, dim=1)[0].numpy(),
+        pixel_shares=counts / max(int(counts.sum()), 1),
         boundary=boundary,
         regions={
             "foreground": (mask > 0) & ~boundary & ~counted,
@@ -154,6 +211,8 @@ def gradients_view(
         void=void,
         ignored=int(counted.sum()),
         void_error=void_error,
+        small=small,
+        uploaded=uploaded,
     )
 
 

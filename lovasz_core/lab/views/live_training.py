@@ -19,10 +19,10 @@ import torch
 
 from ...metrics import per_class_iou
 from ..gradients import logit_gradient
-from ..images import load_image
+from ..images import SegmentationImage, load_image
 from ..models import MODEL_NAMES
 from ..registry import LOSSES
-from ..training import MODES, OPTIMIZERS, TrainingConfig, TrainingRun, _torch_threads
+from ..training import MODES, OPTIMIZERS, TrainingConfig, TrainingRun, TrainingSample, _torch_threads
 
 __all__ = [
     "FOUND_IOU",
@@ -37,8 +37,10 @@ __all__ = [
     "look_for",
     "preview",
     "push_now_view",
+    "rarest_class",
     "replay_view",
     "run_title",
+    "sample_preview",
     "training_view",
 ]
 
@@ -73,12 +75,20 @@ def label(kind: str, key: str) -> str:
 
 
 def run_title(config: TrainingConfig) -> str:
-    """One line naming a run by its settings, in words: image, size, model, mode, optimizer, seed."""
+    """One line naming a run by its settings, in words: image, size, model, mode, optimizer, seed.
+
+    A run on uploaded data is named "your upload <name> H×W" (the name is the user's: show it as text).
+    """
     mode = label("mode", config.mode).lower()
     if config.mode == "finetune":
         mode = f"{mode} ({config.warmup_steps} CE steps)"
+    if config.data is not None:
+        height, width = config.data.shape
+        what = f"your upload {config.data.name} {height}×{width}"
+    else:
+        what = f"{label('image', config.image)} {config.size}×{config.size}"
     return (
-        f"{label('image', config.image)} {config.size}×{config.size} · "
+        f"{what} · "
         f"{label('model', config.model)} · {mode} · "
         f"{label('optimizer', config.optimizer)} lr {config.lr:g} · seed {config.seed}"
     )
@@ -117,11 +127,20 @@ def _percent(share: float) -> str:
     return f"{value:.2f} %" if value < 1 else f"{value:.1f} %"
 
 
+def rarest_class(fractions: np.ndarray) -> int:
+    """The index of the smallest positive share of ``fractions`` ``[C]`` (absent classes skipped)."""
+    return int(np.where(fractions > 0, fractions, np.inf).argmin())
+
+
 def preview(image: str, size: int, num_classes: int | None, seed: int) -> Preview:
     """The image, mask and class shares that a run of these settings trains on."""
-    sample = load_image(image, size, num_classes, seed)
+    return sample_preview(load_image(image, size, num_classes, seed))
+
+
+def sample_preview(sample: SegmentationImage | TrainingSample) -> Preview:
+    """The image, mask (255 = void) and class shares (of the labelled pixels) of a sample."""
     fractions = sample.class_fractions()
-    return Preview(sample.image, sample.mask, sample.class_names, fractions, int(fractions.argmin()))
+    return Preview(sample.image, sample.mask, sample.class_names, fractions, rarest_class(fractions))
 
 
 # ------------------------------------------------------------------------------------------ a run
@@ -237,18 +256,19 @@ def _measure_now(run: TrainingRun, key: str) -> tuple[float, tuple[float, ...], 
         if not bool(torch.isfinite(logits).all()):
             return None
         labels = run.sample.label_tensor()
-        loss = float(LOSSES[objective].fn(logits, labels))
+        loss = float(LOSSES[objective].fn(logits, labels, ignore_index=run.ignore_index))
         prediction = logits.argmax(1)
-        ious = tuple(float(v) for v in per_class_iou(prediction, labels, run.num_classes).tolist())
+        ious = per_class_iou(prediction, labels, run.num_classes, run.ignore_index)
+        class_iou = tuple(float(v) for v in ious.tolist())
     if not math.isfinite(loss):
         return None
-    return loss, ious, prediction[0].numpy()
+    return loss, class_iou, prediction[0].numpy()
 
 
 def training_view(run: TrainingRun) -> TrainingView:
     """The view of ``run`` after ``run.steps_done`` updates (see the module docstring)."""
     fractions = run.sample.class_fractions()
-    rare = int(fractions.argmin())
+    rare = rarest_class(fractions)
     speeds = run.seconds_per_step()
     status = run.status()
     steps: list[int] = []
@@ -444,7 +464,7 @@ def push_now_view(run: TrainingRun, lane_key: str, class_index: int) -> PushNowV
         logits = run.predicted_logits(lane_key)
         labels = run.sample.label_tensor()
         results = (
-            {key: logit_gradient(key, logits, labels) for key in PUSH_KEYS}
+            {key: logit_gradient(key, logits, labels, run.ignore_index) for key in PUSH_KEYS}
             if bool(logits.isfinite().all())
             else {}
         )
