@@ -302,23 +302,6 @@ def run_buttons(
         )
 
 
-def upload_pointer(page: str) -> None:
-    """The "Your data" uploader for a page whose own case cannot take an uploaded mask yet: the
-    upload is stored for every page, and this page points to where it is analysed."""
-    box = st.sidebar.expander("Your data", icon=":material/upload:")
-    case = uploads.upload_controls(page, uploads.STORE_SIDE, logits=True, container=box)
-    if case is not None:
-        st.info(
-            f"Your upload ({case.shape[0]}×{case.shape[1]}, {case.num_classes} classes) is analysed on "
-            "the page below: gradient maps of each loss, the sort and the IoU on your mask. This page "
-            "keeps its own example.",
-            icon=":material/upload:",
-        )
-        st.page_link(
-            str(PAGES_DIR / "your_data.py"), label="Your data and your model", icon=":material/upload_file:"
-        )
-
-
 def device_name() -> str:
     """Where torch computes: the CUDA device's name, or the CPU with its thread count."""
     if torch.cuda.is_available():

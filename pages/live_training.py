@@ -3,7 +3,8 @@
 The engine (``TrainingRun``) and the run's lifecycle (``app.run_lifecycle``) live in the session;
 a fragment with ``run_every`` advances the run k steps per refresh and redraws only itself, so the
 buttons stay responsive. Every number drawn comes from ``lovasz_core.lab.views.live_training``.
-Settings apply to the *next* run.
+Settings apply to the *next* run; so does an upload (an image and a mask, or a mask alone: the
+run then trains on a ``TrainingSample`` of them, void pixels ignored by every loss).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
-from app import classroom, presentation, state, widgets
+from app import classroom, presentation, safe_text, state, uploads, widgets
 from app import run_lifecycle as life
 from app.figures.gradients import gradient_maps_figure
 from app.figures.training import (
@@ -28,14 +29,16 @@ from app.figures.training import (
 from lovasz_core.lab.gradients import boundary_mask
 from lovasz_core.lab.images import class_range
 from lovasz_core.lab.registry import LOSSES
-from lovasz_core.lab.training import TrainingConfig, TrainingRun, available_devices
+from lovasz_core.lab.training import TrainingConfig, TrainingRun, TrainingSample, available_devices
 from lovasz_core.lab.views.live_training import (
     TrainingView,
     label,
     preview,
     push_now_view,
+    rarest_class,
     replay_view,
     run_title,
+    sample_preview,
     training_view,
 )
 
@@ -263,7 +266,7 @@ def _push_now(run: TrainingRun) -> None:
     target = cells[1].selectbox(
         "Logit of class",
         list(range(run.num_classes)),
-        index=int(run.sample.class_fractions().argmin()),
+        index=rarest_class(run.sample.class_fractions()),
         format_func=lambda c: run.class_names[c],
         key="lt_grad_class",
     )
@@ -323,7 +326,8 @@ def _runs_kept(run: TrainingRun | None, lifecycle: life.Lifecycle) -> None:
         st.caption("Pause to download this run.")
     for i, entry in enumerate(saved):
         cells = st.columns([5, 1, 1])
-        cells[0].markdown(f"**{entry['name']}** {entry['title']}: final mIoU {entry['final']}")
+        title = safe_text.literal(entry["title"])
+        cells[0].markdown(f"**{entry['name']}** {title}: final mIoU {entry['final']}")
         cells[1].download_button(
             "CSV", entry["run"].records_csv(), f"run{i + 1}.csv", "text/csv", key=f"lt_dl_csv_{i}"
         )
@@ -345,13 +349,55 @@ widgets.page_header(
     "gets the IoU up — and the rare class — and how fast.",
 )
 
-widgets.upload_pointer(PAGE)
+
+def _upload_sample(case: uploads.UploadedCase | None) -> tuple[TrainingSample | None, str]:
+    """The upload as a :class:`TrainingSample` (C read from the stored mask), or why it cannot train."""
+    if case is None:
+        return None, ""
+    stored = uploads.current_store().mask
+    num_classes = stored.num_classes if stored is not None else case.num_classes
+    try:
+        sample = TrainingSample.from_arrays(
+            case.mask, num_classes, case.image, name=case.names.get("mask", "mask")
+        )
+    except (TypeError, ValueError) as error:
+        return None, f"Your upload cannot be trained on: {error}"
+    return sample, ""
+
+
+def _data_note(running: TrainingSample | None, following: TrainingSample | None) -> str:
+    """What a change of upload does while a run exists: nothing to that run, it applies to the next."""
+    if following is None:
+        change = "Your upload is off or forgotten: the next run trains on the built-in image"
+    elif running is None:
+        change = "Your upload applies to the next run"
+    else:
+        change = "Your new upload applies to the next run"
+    kept = "your earlier upload" if running is not None else "its built-in image"
+    return (
+        f"{change} (press **Reset**, or **Start** after this run ends). The run below keeps "
+        f"training on {kept}."
+    )
+
+
 with st.sidebar:
     widgets.preset_picker(PAGE)
-    image = widgets.control(PAGE, "image", format_func=lambda k: label("image", k))
+    upload = uploads.upload_controls(
+        PAGE, LIMITS.max_image_size, container=st.expander("Your data", icon=":material/upload:")
+    )
+    image = (
+        widgets.control(PAGE, "image", format_func=lambda k: label("image", k))
+        if upload is None
+        else str(state.current(PAGE).image)
+    )
     low, high = class_range(image)
-    size = widgets.control(PAGE, "size", hi=LIMITS.max_image_size)
-    classes = widgets.control(PAGE, "classes", lo=low, hi=high)
+    size = widgets.control(
+        PAGE,
+        "size",
+        hi=LIMITS.max_image_size,
+        help=None if upload is None else "Your upload is shrunk to at most this many pixels a side.",
+    )
+    classes = widgets.control(PAGE, "classes", lo=low, hi=high) if upload is None else low
     model = widgets.control(PAGE, "model", format_func=lambda k: label("model", k))
     losses = widgets.control(
         PAGE,
@@ -372,7 +418,11 @@ with st.sidebar:
     device = widgets.control(PAGE, "device") if len(devices) > 1 else "cpu"
     st.caption(f"Computing on {widgets.device_name()}; training uses 1 CPU thread per step.")
 
+if upload is not None:
+    upload = uploads.case_of(uploads.current_store(), int(size))  # at most `size` pixels a side
+data, upload_problem = _upload_sample(upload)
 settings = TrainingConfig(
+    data=data,
     image=image,
     size=int(size),
     num_classes=int(classes),
@@ -387,6 +437,7 @@ settings = TrainingConfig(
     device=device,
 )
 settings, problem = widgets.checked_settings(settings, len(settings.losses), LIMITS)
+problem = upload_problem or problem
 
 lifecycle, run = _lifecycle(), _run()
 widgets.run_buttons(
@@ -404,17 +455,44 @@ widgets.run_buttons(
     reset_help="Put this run aside (kept below) and apply the current settings.",
 )
 
+if run is not None and run.config.data != settings.data:
+    st.info(_data_note(run.config.data, settings.data), icon=":material/upload:")
 if run is not None:
     st.caption(
-        f"This run: **{run_title(run.config)}**; classes {', '.join(run.class_names)}; "
+        f"This run: **{safe_text.literal(run_title(run.config))}**; classes {', '.join(run.class_names)}; "
         f"on the {run.config.device.upper()}. Training goes on while this page is open and resumes "
         "when you come back."
     )
 elif not problem:
-    shown = preview(settings.image, settings.size, settings.num_classes, settings.seed)
-    st.caption(f"Next run: **{run_title(settings)}**. Classes: {shown.caption}.")
+    if settings.data is not None:
+        shown = sample_preview(settings.data)
+        void = settings.data.void_pixels
+        st.info(
+            f"**Training on your upload** {safe_text.literal(settings.data.name)} "
+            f"({settings.data.shape[0]}×{settings.data.shape[1]}, {settings.data.num_classes} classes"
+            + (f", {void} void pixels left out of every loss and of the IoU" if void else "")
+            + "). "
+            + (
+                "No image was uploaded: the network's input is made from your mask (each class a grey "
+                "level, blurred, with noise), as the built-in Horse is. Upload the image too for a "
+                "real task. "
+                if settings.data.generated
+                else ""
+            )
+            + "For a built-in image, turn off **Use my upload** or press **Forget my upload** in the "
+            "sidebar.",
+            icon=":material/upload:",
+        )
+    else:
+        shown = preview(settings.image, settings.size, settings.num_classes, settings.seed)
+    st.caption(f"Next run: **{safe_text.literal(run_title(settings))}**. Classes: {shown.caption}.")
     cells = st.columns(4)
-    cells[0].image(upscale(image_rgb(shown.image)), caption="Image (the network's input)", width="stretch")
+    input_caption = (
+        "Image made from your mask (the network's input)"
+        if settings.data is not None and settings.data.generated
+        else "Image (the network's input)"
+    )
+    cells[0].image(upscale(image_rgb(shown.image)), caption=input_caption, width="stretch")
     cells[1].image(
         _picture(shown.image, shown.mask, shown.mask, shown.rare_shown),
         caption=_truth_caption(shown.class_names[shown.rare_class] if shown.rare_shown is not None else None),

@@ -22,8 +22,10 @@ from app.palette import (
     loss_color,
 )
 from lovasz_core.lab.views.live_training import LaneView
+from lovasz_core.lab.void import VOID
 
 PAST_DASHES = ("dot", "dash")  # past runs overlaid on the curves
+VOID_OVERLAY = REFERENCE_COLOR  # void pixels (255) in the mask pictures: grey, "not counted"
 
 
 def downsample_steps(frame: pd.DataFrame, max_points: int = 200) -> pd.DataFrame:
@@ -138,15 +140,19 @@ def mask_overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.65) -> np
     """RGB uint8 ``[H, W, 3]``: class colours of ``mask [H, W]`` blended over the image in grey.
 
     ``image`` is ``[H, W]`` or ``[H, W, 3]`` in [0, 1]; colour images are shown by their mean
-    brightness so that only the classes carry colour.
+    brightness so that only the classes carry colour. Void pixels (255) are grey (``VOID_OVERLAY``).
     """
     brightness = image.mean(axis=2) if image.ndim == 3 else image
     grey = np.repeat(brightness[..., None], 3, axis=2)
+    void = mask == VOID
+    classes = np.where(void, 0, mask)
     palette = np.array(
-        [[int(class_color(c)[i : i + 2], 16) for i in (1, 3, 5)] for c in range(int(mask.max()) + 1)],
+        [[int(class_color(c)[i : i + 2], 16) for i in (1, 3, 5)] for c in range(int(classes.max()) + 1)],
         dtype=np.float64,
     )
-    blended = (1 - alpha) * 255 * grey + alpha * palette[mask]
+    colours = palette[classes]
+    colours[void] = [int(VOID_OVERLAY[i : i + 2], 16) for i in (1, 3, 5)]
+    blended = (1 - alpha) * 255 * grey + alpha * colours
     return np.clip(blended, 0, 255).astype(np.uint8)
 
 

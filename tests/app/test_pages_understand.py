@@ -534,19 +534,3 @@ def test_an_uploaded_mask_replaces_the_scene_resized_to_the_page(page, side):
         assert "void pixels are shown as background" in info
     else:
         assert "void pixels" in info and "are ignored" in info  # kept as void: out of the sort
-
-
-@pytest.mark.parametrize("page", ["gradients.py", "live_training.py"])
-def test_pages_with_their_own_case_point_an_upload_to_the_your_data_page(page):
-    from streamlit.testing.v1 import AppTest
-
-    from ..app_harness import MAIN
-
-    key, store = _uploaded_mask_store()
-    at = AppTest.from_file(str(MAIN), default_timeout=60)
-    at.session_state[key] = store
-    at.run()
-    at.switch_page(f"../pages/{page}")
-    at.run()
-    assert_no_exception(at)
-    assert "Your upload (40×40, 3 classes) is analysed on the page below" in texts(at, "info")
