@@ -128,6 +128,7 @@ elif view.void_error:
 shares = view.pixel_shares
 
 small_name = view.class_names[view.small]
+small_words = small_name if view.uploaded else f"the {small_name}"  # "class 2", "the small disk"
 backdrop = upload.image if upload is not None and upload.image is not None else np.full(view.mask.shape, 0.85)
 left, right = st.columns([2, 3])
 with left:
@@ -166,7 +167,7 @@ with right:
         )
     for cell, item in zip(st.columns(len(view.losses)), view.losses, strict=True):
         cell.metric(item.label, f"{item.value:.3f}", help="The loss's value on this prediction.")
-        cell.caption(f"push on the {small_name}: **{100 * item.small_share:.1f}%**")
+        cell.caption(f"push on {small_words}: **{100 * item.small_share:.1f}%**")
     st.caption(
         "Push on a class = Σ over its pixels of ‖∂L/∂z_i‖₁ (L1: the sum of |∂L/∂z_ic| over the "
         "classes), as a share of the push on all pixels. Under cross-entropy it follows the pixel "
@@ -237,14 +238,15 @@ st.caption(
     "small-class pixels sit far to the right."
 )
 
-st.subheader("Class imbalance: the small disk's share of the push vs its size")
 if view.uploaded:
     st.caption(
-        "This sweep grows the small disk of the built-in scene, so it is not computed on your mask: "
-        "turn off **Use my upload** to see it. On your mask, the numbers above give the rarest "
-        "class's share of the push under each loss."
+        "With the built-in disks this page also sweeps the small disk's size (its share of the push "
+        "against its share of the pixels); that sweep needs the disks, so it is not computed on your "
+        "mask: turn off **Use my upload** to see it. On your mask, the numbers at the top give the "
+        f"rarest class's ({small_name}) share of the push under each loss."
     )
 else:
+    st.subheader("Class imbalance: the small disk's share of the push vs its size")
     presentation.plotly_chart(
         push_share_figure(
             sweep(int(size), float(quality), float(blur), int(seed)),

@@ -41,6 +41,7 @@ from lovasz_core.lab.views.live_training import (
     sample_preview,
     training_view,
 )
+from lovasz_core.lab.void import VOID
 
 PAGE = "live_training"
 SS = st.session_state
@@ -119,8 +120,10 @@ def _picture(image: np.ndarray, mask: np.ndarray, truth: np.ndarray, rare: int |
     return upscale(overlay) if rare is None else outlined(overlay, truth, rare)
 
 
-def _truth_caption(rare_name: str | None) -> str:
-    return "Ground truth" if rare_name is None else f"Ground truth · black rings: where *{rare_name}* is"
+def _truth_caption(rare_name: str | None, truth: np.ndarray | None = None) -> str:
+    """The ground truth's caption: where the rare class is, and that grey pixels are void."""
+    caption = "Ground truth" if rare_name is None else f"Ground truth · black rings: where *{rare_name}* is"
+    return caption + (" · grey: void, not counted" if truth is not None and (truth == VOID).any() else "")
 
 
 def _train_one_refresh(run: TrainingRun) -> None:
@@ -192,7 +195,7 @@ def _live_view() -> None:
     cells = st.columns(len(view.lanes) + 1)
     cells[0].image(
         _picture(run.sample.image, run.sample.mask, run.sample.mask, view.rare_shown),
-        caption=_truth_caption(view.rare_name if view.rare_shown is not None else None),
+        caption=_truth_caption(view.rare_name if view.rare_shown is not None else None, run.sample.mask),
         width="stretch",
     )
     for cell, lane in zip(cells[1:], view.lanes, strict=True):
@@ -242,7 +245,7 @@ def _replay(run: TrainingRun) -> None:
     cells = st.columns(len(run.lanes) + 1)
     cells[0].image(
         _picture(run.sample.image, run.sample.mask, run.sample.mask, view.rare_shown),
-        caption=_truth_caption(view.rare_name if view.rare_shown is not None else None),
+        caption=_truth_caption(view.rare_name if view.rare_shown is not None else None, run.sample.mask),
         width="stretch",
     )
     for cell, key in zip(cells[1:], run.lanes, strict=True):
@@ -495,7 +498,9 @@ elif not problem:
     cells[0].image(upscale(image_rgb(shown.image)), caption=input_caption, width="stretch")
     cells[1].image(
         _picture(shown.image, shown.mask, shown.mask, shown.rare_shown),
-        caption=_truth_caption(shown.class_names[shown.rare_class] if shown.rare_shown is not None else None),
+        caption=_truth_caption(
+            shown.class_names[shown.rare_class] if shown.rare_shown is not None else None, shown.mask
+        ),
         width="stretch",
     )
     st.info("Press **Start** to train the chosen losses side by side.", icon=":material/play_arrow:")

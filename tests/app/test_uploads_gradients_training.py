@@ -81,7 +81,7 @@ def test_gradients_are_computed_on_the_uploaded_mask():
     assert list(at.radio(key="_gr_upload_cls").options) == ["class 0", "class 1", "class 2", "class 3"]
     assert "gr_radius" not in [s.key for s in at.slider], "the disks' radius has no meaning on a mask"
     captions = texts(at, "caption")
-    assert "push on the class 3" in captions and "not computed on your mask" in captions
+    assert "push on class 3" in captions and "not computed on your mask" in captions
     assert len(at.get("plotly_chart")) == 3  # masks, gradient maps, histograms (no sweep)
 
 

@@ -315,3 +315,86 @@ def test_a_bad_file_gets_one_message_and_changes_nothing(page, app_url, tmp_path
     assert_no_exception_box(page)
     assert still in _info(page)
     assert _info(page) == shown_before
+
+
+# ---------------------------------------------------------------------- Gradients, Live training
+def _open_other(page, app_url: str, url: str, query: str = "") -> None:
+    """Open Gradients or Live training and unfold the sidebar's "Your data" block."""
+    page.goto(f"{app_url}/{url}" + (f"?{query}" if query else ""), wait_until="domcontentloaded")
+    wait_idle(page, timeout_ms=240_000)
+    page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Your data").click()
+    page.wait_for_timeout(300)
+    assert_no_exception_box(page)
+
+
+def _rgb(mask: np.ndarray) -> np.ndarray:
+    channels = [(mask == 1) * 220, (mask == 2) * 200, np.full(mask.shape, 40)]
+    return np.stack(channels, axis=2).astype(np.uint8)
+
+
+@pytest.mark.parametrize("with_image", [False, True], ids=["mask", "image+mask"])
+def test_gradients_compute_on_an_uploaded_mask(page, app_url, screenshot_dir, tmp_path, with_image):
+    from lovasz_core.lab.views.gradients import mask_gradients_view
+
+    mask = _mask()
+    _open_other(page, app_url, "gradients")
+    page.wait_for_function(f"document.querySelectorAll('{PLOT}').length >= 4", timeout=120_000)
+    if with_image:
+        _upload(page, "Image", _write_png(tmp_path / "scene.png", _rgb(mask)))
+    _upload(page, "Mask", _write_npy(tmp_path / "truth.npy", mask))
+    assert not _errors(page)
+    assert_no_exception_box(page)
+    info = _info(page)
+    assert "These maps are computed on your mask truth.npy (24×20, 3 classes, 40 void pixels)" in info
+    assert "40 void pixels (label 255, grey on the maps) are ignored by every loss" in info
+    view = mask_gradients_view(mask, 3, quality=0.5, blur=1.5, seed=0)  # the page's defaults
+    for item in view.losses:
+        assert _metric(page, item.label) == f"{item.value:.3f}", item.label
+    assert page.get_by_text("Rarest class, class 2").count() == 1
+    assert page.locator(PLOT).count() == 3, "masks, maps and histograms; the disks' sweep is not shown"
+    _shot(page, screenshot_dir, f"gradients_upload_{'image_mask' if with_image else 'mask'}")
+    page.get_by_role("button", name="Forget my upload").filter(visible=True).click()
+    wait_idle(page, timeout_ms=120_000)
+    page.wait_for_function(f"document.querySelectorAll('{PLOT}').length >= 4", timeout=120_000)
+    assert "computed on your mask" not in _info(page)
+    assert page.get_by_text("Small disk (light blue)").count() == 1
+
+
+@pytest.mark.parametrize("with_image", [False, True], ids=["mask", "image+mask"])
+def test_live_training_trains_on_an_upload(page, app_url, screenshot_dir, tmp_path, with_image):
+    mask = _mask()
+    _open_other(page, app_url, "live_training", "lt_steps=40&lt_size=32")
+    if with_image:
+        _upload(page, "Image", _write_png(tmp_path / "scene.png", _rgb(mask)))
+    _upload(page, "Mask", _write_npy(tmp_path / "truth.npy", mask))
+    assert not _errors(page)
+    info = _info(page)
+    assert "Training on your upload truth.npy (24×20, 3 classes, 40 void pixels left out" in info
+    assert ("made from your mask" in info) is not with_image
+    assert page.get_by_text("Next run: your upload truth.npy 24×20").count() == 1
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("This run: your upload truth.npy 24×20").wait_for(timeout=120_000)
+    page.get_by_text("Look for:").first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Start").wait_for(timeout=240_000)  # the 40 steps are done
+    wait_idle(page, timeout_ms=120_000)
+    assert page.get_by_text("grey: void, not counted").count() >= 1
+    assert_no_exception_box(page)
+    table = page.locator('[data-testid="stTable"]').first.inner_text()
+    assert "IoU class 2" in table and "Lovász-Softmax" in table
+    _shot(page, screenshot_dir, f"live_training_upload_{'image_mask' if with_image else 'mask'}")
+
+
+@pytest.mark.parametrize("url", ["gradients", "live_training"])
+def test_a_bad_mask_on_gradients_or_live_training_gets_one_message(page, app_url, tmp_path, url):
+    _open_other(page, app_url, url)
+    shown_before = _info(page)
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    rgb[:4, :, 0] = 200
+    rgb[4:, :, 1] = 90
+    _upload(page, "Mask", _write_png(tmp_path / "<u>colours.png", rgb))
+    errors = _errors(page)
+    assert len(errors) == 1, errors
+    assert "<u>colours.png" in errors[0] and "Traceback" not in errors[0]
+    assert page.locator('[data-testid="stSidebar"] u').count() == 0, "a file name is never HTML"
+    assert_no_exception_box(page)
+    assert _info(page) == shown_before, "a bad file changes nothing"
