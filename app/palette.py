@@ -56,7 +56,6 @@ LOSS_COLORS: dict[str, str] = {
     "lovasz_sigmoid": "#661100",  # maroon
 }
 LANE_COLOR_KEYS: dict[str, str] = {"lovasz_batch": "lovasz_softmax"}  # the same loss, the same colour
-VOID_COLOR = "#FFFFFF"  # void pixels (label 255) in label maps: white, as unlabelled paper
 OTHER_LOSS_COLOR = "#777777"
 
 MARK_COLOR = "#000000"

@@ -14,10 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from app.figures.common import LEGEND_BELOW, base_layout, discrete_colorscale, image_axes
-from app.palette import REFERENCE_COLOR, TRANSPARENT, class_color, loss_color
+from app.palette import TRANSPARENT, VOID_COLOR, class_color, loss_color
 from lovasz_core.lab.void import VOID
-
-VOID_COLOR = REFERENCE_COLOR  # void pixels: grey, the colour of "not counted"
 
 
 def _class_index_map(labels: np.ndarray, num_classes: int, void: np.ndarray) -> np.ndarray:

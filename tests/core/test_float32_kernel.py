@@ -165,3 +165,43 @@ def test_self_indexed_keys_fall_back_when_too_wide():
     assert _self_indexed_key_bits(1, 1) == 1
     assert _self_indexed_key_bits(42, 65536) == 22
     assert _self_indexed_key_bits(1 << 10, 1 << 21) is None  # 10 + 32 + 31 > 63
+
+
+@pytest.mark.parametrize("per_image", [True, False])
+def test_long_rows_sorted_one_by_one_as_int32_keys(monkeypatch, per_image):
+    """Rows of at least 2¹⁵ pixels take the int32 row-by-row sort (softmax errors are below 2);
+    hinge errors of 2 or more fall back to the int64 keys. Both equal the float64 path (a row
+    sort of float64 errors, itself checked against the slow reference above)."""
+    from lovasz_core import _kernel
+
+    monkeypatch.setattr(_kernel, "_numpy_sorts_fast", lambda: False)
+    calls: list[int] = []
+    row_range = _kernel._int32_row_range
+
+    def counting(errors, *args):
+        calls.append(errors.shape[1])
+        row_range(errors, *args)
+
+    monkeypatch.setattr(_kernel, "_int32_row_range", counting)
+    gen = torch.Generator().manual_seed(21)
+    probas = torch.softmax(torch.randn(2, 3, 190, 190, generator=gen) * 3, dim=1)
+    labels = torch.randint(0, 3, (2, 190, 190), generator=gen)
+    labels[1, :5] = 255
+    loss = lambda p: lovasz_softmax(p, labels, "all", per_image, 255)  # noqa: E731
+    value, grad = _grad(loss, probas)
+    assert calls == [190 * 190 * (1 if per_image else 2)]
+    ref_value, ref_grad = _grad(loss, probas.double())
+    torch.testing.assert_close(value.double(), ref_value, **TOL)
+    torch.testing.assert_close(grad.double(), ref_grad, **TOL)
+    monkeypatch.setattr(_kernel, "_ROW_SORT_MIN", 1 << 30)  # the same float32 errors, int64 keys
+    int64_value, int64_grad = _grad(loss, probas)
+    torch.testing.assert_close(value, int64_value, rtol=1e-6, atol=0.0)
+    torch.testing.assert_close(grad, int64_grad, rtol=1e-6, atol=1e-12)
+    calls.clear()
+    logits = torch.randn(2, 190, 190, generator=gen) * 3  # errors up to ~10: no int32 key
+    hinge_labels = torch.randint(0, 2, (2, 190, 190), generator=gen)
+    value, grad = _grad(lambda x: lovasz_hinge(x, hinge_labels, per_image), logits)
+    ref_value, ref_grad = _grad(lambda x: lovasz_hinge(x, hinge_labels, per_image), logits.double())
+    assert calls == []
+    torch.testing.assert_close(value.double(), ref_value, **TOL)
+    torch.testing.assert_close(grad.double(), ref_grad, **TOL)

@@ -9,12 +9,14 @@ from hypothesis import strategies as st
 
 from lovasz_core import _kernel, lovasz_grad, lovasz_trace
 
-# name: (NumPy self-indexed keys?, torch.sort single-sort limit, rows per cache-sized sort)
+# name: (NumPy self-indexed keys?, torch.sort single-sort limit, rows per cache-sized sort,
+#        shortest row sorted on its own as int32 keys)
 PATHS = {
-    "numpy keys": (True, 1 << 20, 1 << 19),
-    "numpy keys, runs of rows on threads": (True, 1 << 20, 8),
-    "torch.sort packed keys": (False, 1 << 20, 1 << 19),
-    "torch.sort chunks of rows": (False, 8, 8),
+    "numpy keys": (True, 1 << 20, 1 << 19, 1 << 15),
+    "numpy keys, runs of rows on threads": (True, 1 << 20, 8, 1 << 15),
+    "torch.sort packed keys": (False, 1 << 20, 1 << 19, 1 << 30),
+    "torch.sort chunks of rows": (False, 8, 8, 1 << 30),
+    "torch.sort int32 keys row by row": (False, 1 << 20, 1 << 19, 1),
 }
 
 
@@ -54,8 +56,9 @@ def _readable(errors: torch.Tensor, fg: torch.Tensor, coefficient: torch.Tensor)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(problem=groups())
 def test_kernel_equals_readable_extension(monkeypatch, path, dtype, problem):
-    numpy_keys, single_max, chunk = PATHS[path]
+    numpy_keys, single_max, chunk, row_min = PATHS[path]
     monkeypatch.setattr(_kernel, "_numpy_sorts_fast", lambda: numpy_keys)
+    monkeypatch.setattr(_kernel, "_ROW_SORT_MIN", row_min)
     monkeypatch.setattr(_kernel, "_CPU_SINGLE_SORT_MAX", single_max)
     monkeypatch.setattr(_kernel, "_CPU_SORT_CHUNK", chunk)
     monkeypatch.setattr(_kernel, "_PARALLEL_SORT_MIN", 1)
