@@ -27,8 +27,16 @@ CLASS_COLORS: tuple[str, ...] = (
     "#44AA99",  # teal
     "#CC79A7",  # reddish purple (light pink)
     "#999933",  # olive
-    "#BBBBBB",  # grey
-)
+    "#DDCC77",  # sand
+    "#CC6677",  # rose
+    "#66A61E",  # leaf green
+    "#7570B3",  # slate violet
+    "#E7298A",  # magenta
+    "#88CCEE",  # pale cyan
+    "#BBCC33",  # pear
+    "#F4A582",  # peach
+    "#BEBADA",  # lavender
+)  # 16: the most classes an uploaded mask may have (no grey: grey is void)
 
 TRUE_POSITIVE_COLOR = "#009E73"  # bluish green: the intersection
 FALSE_POSITIVE_COLOR = "#D55E00"  # vermillion: predicted c, is not c
@@ -80,7 +88,7 @@ SEQUENTIAL_SCALE = "Viridis"
 
 
 def class_color(index: int) -> str:
-    """Colour of class ``index`` (cycles after eight classes)."""
+    """Colour of class ``index``: one of 16 (the most an upload may have), cycling beyond."""
     return CLASS_COLORS[index % len(CLASS_COLORS)]
 
 

@@ -30,6 +30,14 @@ def test_class_colours_are_distinct_and_cycle():
     assert palette.class_color(len(palette.CLASS_COLORS)) == palette.class_color(0)
 
 
+def test_every_class_an_upload_may_have_gets_its_own_colour_and_none_is_void_grey():
+    from lovasz_core.lab.uploads import MAX_CLASSES
+
+    colours = [palette.class_color(c) for c in range(MAX_CLASSES)]
+    assert len(set(colours)) == MAX_CLASSES
+    assert palette.VOID_COLOR not in colours
+
+
 def test_no_colour_literal_outside_the_palette():
     offenders = []
     for path in [*ROOT.joinpath("app").rglob("*.py"), *ROOT.joinpath("pages").glob("*.py")]:
