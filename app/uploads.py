@@ -66,9 +66,11 @@ __all__ = [
     "reset_paint",
     "undo_paint",
     "upload_controls",
+    "use_painting_everywhere",
     "with_image",
     "with_logits",
     "with_mask",
+    "with_painted_mask",
 ]
 
 STORE_SIDE = 512  # arrays are kept at most this many pixels a side; pages shrink them further
@@ -185,6 +187,47 @@ def with_logits(store: UploadStore, data: bytes, filename: str) -> UploadStore:
     if mask is not None:
         _agree(lambda: _fit_logits(logits, mask))
     return replace(store, logits=logits, generation=store.generation + 1)
+
+
+def _enlarge_nearest(array: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``[h, w]`` → ``[H, W]`` (H ≥ h, W ≥ w) by nearest neighbour: pixel (i, j) takes
+    ``array[i·h // H, j·w // W]``, so class values stay exact."""
+    rows = np.arange(shape[0]) * array.shape[0] // shape[0]
+    cols = np.arange(shape[1]) * array.shape[1] // shape[1]
+    return array[rows][:, cols]
+
+
+def with_painted_mask(store: UploadStore, base: np.ndarray, painted: np.ndarray) -> UploadStore:
+    """``store`` with the strokes of ``painted`` applied to its mask, for every page.
+
+    ``base`` ``[h, w]`` is a page's shrunk copy of the stored mask and ``painted`` the same after
+    painting (class indices or 255). The pixels that differ are enlarged back to the stored size by
+    nearest neighbour and overwrite the stored mask there; elsewhere it keeps its full detail, and
+    it still fits the image and the logits. The file name gets " (painted)"; the classes stay
+    those of the upload.
+
+    Raises:
+        ValueError: no mask is stored, or ``base``/``painted`` are not equal-shape 2-D arrays of
+        known labels no larger than the stored mask.
+    """
+    mask = store.mask
+    if mask is None:
+        raise ValueError("`store` has no mask to paint on")
+    painted, base = np.asarray(painted), np.asarray(base)
+    if painted.ndim != 2 or not np.issubdtype(painted.dtype, np.integer):
+        raise ValueError(f"`painted` must be a 2-D integer array [H, W], got {painted.dtype} {painted.shape}")
+    if base.shape != painted.shape:
+        raise ValueError(f"`base` must have the shape of `painted` {painted.shape}, got {base.shape}")
+    allowed = np.append(np.arange(mask.num_classes), VOID)
+    if not np.isin(painted, allowed).all():
+        raise ValueError(f"`painted` may hold classes 0–{mask.num_classes - 1} and {VOID}, got other values")
+    if painted.shape[0] > mask.shape[0] or painted.shape[1] > mask.shape[1]:
+        raise ValueError(f"`painted` {painted.shape} is larger than the stored mask {mask.shape}")
+    changed = _enlarge_nearest(painted != base, mask.shape)
+    full = np.where(changed, _enlarge_nearest(painted.astype(np.int64), mask.shape), mask.mask)
+    name = mask.name if mask.name.endswith(" (painted)") else f"{mask.name} (painted)"
+    new_mask = replace(mask, name=name, mask=full, void_pixels=int((full == VOID).sum()))
+    return replace(store, mask=new_mask, generation=store.generation + 1)
 
 
 READERS: dict[str, Callable[[UploadStore, bytes, str], UploadStore]] = {
@@ -403,4 +446,12 @@ def undo_paint(source: str) -> None:
 
 def reset_paint(source: str) -> None:
     """Back to the unpainted mask."""
+    _edits().pop(source, None)
+
+
+def use_painting_everywhere(source: str, base: np.ndarray) -> None:
+    """Make the mask painted on ``base`` the stored upload's mask, for every page (a new
+    generation: this page's strokes start again from it)."""
+    painted = edited_mask(source, base)
+    st.session_state[STORE_KEY] = with_painted_mask(current_store(), base, painted)
     _edits().pop(source, None)

@@ -125,6 +125,18 @@ def mask_editor(
         width="stretch",
     )
     changed = int((truth != base).sum())
+    if source.startswith("upload:"):
+        right.button(
+            "Use on every page",
+            icon=":material/done_all:",
+            key="_yd_use_everywhere",
+            disabled=changed == 0,
+            on_click=uploads.use_painting_everywhere,
+            args=(source, base),
+            help="Store the painted mask as your upload's mask: IoU, Sorting errors, Gradients and "
+            "Live training then use it too.",
+            width="stretch",
+        )
     right.caption(
         "Drag over the image to select a box of pixels (the lasso is in the chart's toolbar); they "
         f"take the chosen class. {steps} stroke(s) so far, {changed} pixel(s) differ from the "

@@ -235,3 +235,56 @@ def test_describe_lists_each_stored_part():
         f"Mask: truth.npy, 20×16, 3 classes, {int((mask == 255).sum())} void pixels",
         "Logits: z.npy, C = 3, 20×16",
     ]
+
+
+# ------------------------------------------------------------------------------------ painting for every page
+def test_painted_strokes_go_back_into_the_stored_mask_at_full_detail():
+    mask = np.zeros((100, 80), np.int64)
+    mask[10:40, 10:40] = 1
+    mask[50:52, :] = 2  # thin rows: lost when shrunk, kept where nobody painted
+    image = np.zeros((100, 80, 3), np.uint8)
+    store = with_image(with_mask(UploadStore(), npy(mask), "truth.npy"), png(image), "photo.png")
+    case = case_of(store, 20)
+    painted = paint(case.mask, [0, 1, 2], 255)  # three pixels of the top row of the 20×16 copy
+    new = uploads.with_painted_mask(store, case.mask, painted)
+    assert new.generation == store.generation + 1 and new.image is store.image
+    assert new.mask.name == "truth.npy (painted)" and new.mask.shape == (100, 80)
+    assert (new.mask.mask[50:52] == 2).all(), "unpainted detail stays"
+    assert (new.mask.mask[:5, :15] == 255).all(), "each painted pixel covers its 5×5 block"
+    assert new.mask.void_pixels == int((new.mask.mask == 255).sum()) == 5 * 15
+    assert (new.mask.mask[5:] == mask[5:]).all() and (new.mask.mask[:5, 15:] == mask[:5, 15:]).all()
+    again = uploads.with_painted_mask(new, case_of(new, 20).mask, case_of(new, 20).mask)
+    assert again.mask.name == "truth.npy (painted)"
+    with pytest.raises(ValueError, match="`painted` may hold classes 0–2 and 255"):
+        uploads.with_painted_mask(store, case.mask, np.full_like(case.mask, 7))
+    with pytest.raises(ValueError, match="`base` must have the shape"):
+        uploads.with_painted_mask(store, case.mask[:3], painted)
+    with pytest.raises(ValueError, match="has no mask"):
+        uploads.with_painted_mask(UploadStore(), case.mask, painted)
+
+
+def test_use_on_every_page_stores_the_painting_and_other_pages_use_it():
+    mask = small_mask()
+    store = with_mask(UploadStore(), npy(mask), "truth.npy")
+    case = case_of(store, 64)
+    painted = paint(case.mask, list(range(16 * 4, 16 * 6)), 2)  # rows 4 and 5 become class 2
+    at = run_with({uploads.STORE_KEY: store, uploads.EDITS_KEY: {case.source: [painted]}})
+    button = next(b for b in at.button if b.label == "Use on every page")
+    assert not button.disabled
+    button.click()
+    at.run()
+    assert_no_exception(at)
+    stored = at.session_state[uploads.STORE_KEY]
+    assert stored.mask.name == "truth.npy (painted)"
+    assert np.array_equal(stored.mask.mask, painted)
+    assert "truth.npy (painted)" in text(at, "caption").replace("\\", "")  # shown escaped, as text
+    assert next(b for b in at.button if b.label == "Use on every page").disabled, "nothing left to apply"
+    at.switch_page("../pages/sorting_errors.py")
+    at.run()
+    assert_no_exception(at)
+    assert "Showing your mask (20×16, 3 classes" in text(at, "info")
+
+
+def test_the_example_has_no_use_on_every_page_button():
+    at = run_with()
+    assert [b for b in at.button if b.label == "Use on every page"] == []
