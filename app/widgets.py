@@ -8,7 +8,6 @@ query-parameter name (``bind="query-params"``), so moving a slider updates the l
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,8 +18,6 @@ from app import presentation, safe_text, state, uploads  # params: importing it 
 from lovasz_core.lab.predictions import PredictionSpec, make_logits
 from lovasz_core.lab.shapes import ground_truth
 from lovasz_core.lab.void import VOID
-
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 
 GROUND_TRUTH_FIELDS = ("scene", "size", "classes", "seed")
 PREDICTION_FIELDS = ("shift_x", "shift_y", "scale", "noise", "temp")
