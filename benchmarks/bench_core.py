@@ -4,7 +4,8 @@ Forward + backward from logits, with matching semantics (classes="all", per_imag
 inside), on the CPU and, when present, on CUDA. Prints times, ratios and peak memory, and the
 "one-sort floor": a single ``torch.sort`` of the same number of elements, by rows (what kornia
 sorts), and our kernel's own sort step on them (NumPy's SIMD sort of int64 keys on the CPU where
-it applies, else ``torch.sort``; keys made and order read back included).
+it is the faster; else rows of at least 2¹⁵ one by one as int32 keys with ``torch.sort``, and
+shorter rows as one ``torch.sort`` of int64 keys; keys made and order read back included).
 
     python benchmarks/bench_core.py [--device cpu|cuda] [--repeats 7] [--threads 1,2] [--json out.json]
 
@@ -25,7 +26,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from lovasz_core import LovaszSoftmaxLoss, lovasz_grad
+from lovasz_core import LovaszSoftmaxLoss, _kernel, lovasz_grad
 from lovasz_core._kernel import sort_rows
 
 CONFIGS = [(16, 4, 32), (8, 21, 64), (2, 21, 256)]  # (batch, classes, side)
@@ -68,11 +69,24 @@ def _once_forward_backward(fn, logits: Tensor, labels: Tensor) -> float:
     return time.perf_counter() - start
 
 
+def _kernel_sort(errors: Tensor, fg: Tensor) -> None:
+    """The sort our kernel does on [G, N] errors < 2 and 0/1 fg: rows of at least 2¹⁵ one by one
+    as int32 keys on the CPU (unless NumPy's sort is the faster), else :func:`sort_rows`."""
+    rows, length = errors.shape
+    long_rows = errors.device.type == "cpu" and length >= _kernel._ROW_SORT_MIN
+    if long_rows and not _kernel._numpy_sort_applies(errors.device, rows, length):
+        keys = errors.view(torch.int32).mul(2).add_(fg.to(torch.int32))
+        for row in range(rows):
+            torch.sort(keys[row])
+    else:
+        sort_rows(errors, fg)
+
+
 def _once_kernel_sort(errors: Tensor, fg: Tensor) -> float:
     """Our kernel's sort step (keys, sort, order) on [G, N] errors and 0/1 fg."""
     _sync(errors.device)
     start = time.perf_counter()
-    sort_rows(errors, fg)
+    _kernel_sort(errors, fg)
     _sync(errors.device)
     return time.perf_counter() - start
 
