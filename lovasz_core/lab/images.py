@@ -82,17 +82,34 @@ class SegmentationImage:
 
     def class_fractions(self) -> np.ndarray:
         """Share of the pixels in each class, ``[C]`` float64 summing to 1."""
-        counts = np.bincount(self.mask.ravel(), minlength=self.num_classes)
-        return counts / counts.sum()
+        return class_fractions(self.mask, self.num_classes)
 
     def input_tensor(self, device: str | torch.device = "cpu") -> Tensor:
         """The image as a network input ``[1, channels, H, W]`` float32 (channels 1 or 3)."""
-        array = self.image if self.image.ndim == 3 else self.image[..., None]
-        return torch.from_numpy(array.transpose(2, 0, 1).copy())[None].to(device)
+        return input_tensor(self.image, device)
 
     def label_tensor(self, device: str | torch.device = "cpu") -> Tensor:
         """The mask as labels ``[1, H, W]`` int64."""
-        return torch.from_numpy(self.mask.copy())[None].to(device)
+        return label_tensor(self.mask, device)
+
+
+def class_fractions(mask: np.ndarray, num_classes: int, ignore_index: int | None = None) -> np.ndarray:
+    """Share of the pixels of ``mask`` ``[H, W]`` in each class, ``[C]`` float64 summing to 1
+    (pixels labelled ``ignore_index`` left out)."""
+    labels = mask.ravel() if ignore_index is None else mask[mask != ignore_index]
+    counts = np.bincount(labels, minlength=num_classes)
+    return counts / counts.sum()
+
+
+def input_tensor(image: np.ndarray, device: str | torch.device = "cpu") -> Tensor:
+    """``[H, W]`` or ``[H, W, 3]`` float32 image → network input ``[1, channels, H, W]``."""
+    array = image if image.ndim == 3 else image[..., None]
+    return torch.from_numpy(array.transpose(2, 0, 1).copy())[None].to(device)
+
+
+def label_tensor(mask: np.ndarray, device: str | torch.device = "cpu") -> Tensor:
+    """``[H, W]`` int64 mask → labels ``[1, H, W]``."""
+    return torch.from_numpy(mask.copy())[None].to(device)
 
 
 def class_range(name: str) -> tuple[int, int]:

@@ -48,6 +48,7 @@ from torch import Tensor, nn
 
 from ..metrics import per_class_iou
 from ..validation import check_choice
+from . import images
 from .images import IMAGE_NAMES, MAX_SIZE, SegmentationImage, load_image
 from .models import MODEL_NAMES, make_model
 from .registry import LOSSES
@@ -246,17 +247,15 @@ class TrainingSample:
 
     def class_fractions(self) -> np.ndarray:
         """Share of the labelled (non-void) pixels in each class, ``[C]`` float64 summing to 1."""
-        counts = np.bincount(self.mask[self.mask != VOID].ravel(), minlength=self.num_classes)
-        return counts / counts.sum()
+        return images.class_fractions(self.mask, self.num_classes, ignore_index=VOID)
 
     def input_tensor(self, device: str | torch.device = "cpu") -> Tensor:
         """The image as a network input ``[1, channels, H, W]`` float32 (channels 1 or 3)."""
-        array = self.image if self.image.ndim == 3 else self.image[..., None]
-        return torch.from_numpy(array.transpose(2, 0, 1).copy())[None].to(device)
+        return images.input_tensor(self.image, device)
 
     def label_tensor(self, device: str | torch.device = "cpu") -> Tensor:
         """The mask as labels ``[1, H, W]`` int64 (255 = void)."""
-        return torch.from_numpy(self.mask.copy())[None].to(device)
+        return images.label_tensor(self.mask, device)
 
     def summary(self) -> dict:
         """A JSON-friendly description (no arrays): name, shape, classes, void pixels, digest."""

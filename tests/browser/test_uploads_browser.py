@@ -20,6 +20,7 @@ from PIL import Image
 from lovasz_core.lab.views.your_data import example_case, your_data_view
 
 from .conftest import assert_no_exception_box, wait_idle
+from .uploading import upload, uploader, write_npy, write_png
 
 pytestmark = pytest.mark.browser
 URL = "your_data"
@@ -44,16 +45,6 @@ def _logits(mask: np.ndarray, classes: int = 3) -> np.ndarray:
     return (3.0 * onehot + rng.normal(0.0, 1.2, onehot.shape)).astype(np.float32)
 
 
-def _write_npy(path: Path, array: np.ndarray) -> Path:
-    np.save(path, array)
-    return path
-
-
-def _write_png(path: Path, array: np.ndarray) -> Path:
-    Image.fromarray(array).save(path, format="PNG")
-    return path
-
-
 def _png_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
@@ -61,15 +52,6 @@ def _png_bytes(array: np.ndarray) -> bytes:
 
 
 # ------------------------------------------------------------------------------------ page helpers
-def _uploader(page, label: str):
-    return page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"]').filter(has_text=label)
-
-
-def _upload(page, label: str, path: Path) -> None:
-    _uploader(page, label).locator('input[type="file"]').set_input_files(str(path))
-    wait_idle(page, timeout_ms=120_000)
-    page.wait_for_timeout(500)
-    wait_idle(page, timeout_ms=120_000)
 
 
 def _metric(page, label: str) -> str:
@@ -146,7 +128,7 @@ def test_example_in_projector_mode(browser, app_url, screenshot_dir):
 def test_a_mask_alone_gets_a_generated_prediction(page, app_url, tmp_path):
     _open(page, app_url)
     mask = _mask()
-    _upload(page, "Mask", _write_npy(tmp_path / "my_mask.npy", mask))
+    upload(page, "Mask", write_npy(tmp_path / "my_mask.npy", mask))
     assert not _errors(page)
     assert "Your upload: mask my_mask.npy (24×20, 3 classes) and a prediction generated" in _info(page)
     assert _metric(page, "void pixels ignored") == f"{int((mask == 255).sum())}"
@@ -169,9 +151,9 @@ def test_an_image_and_its_mask(page, app_url, screenshot_dir, tmp_path):
     mask = _mask(30, 40)
     rng = np.random.default_rng(1)
     image = (rng.random((30, 40, 3)) * 255).astype(np.uint8)
-    _upload(page, "Image", _write_png(tmp_path / "photo.png", image))
+    upload(page, "Image", write_png(tmp_path / "photo.png", image))
     assert "Now upload the mask" in _info(page)
-    _upload(page, "Mask", _write_png(tmp_path / "mask.png", mask.astype(np.uint8)))
+    upload(page, "Mask", write_png(tmp_path / "mask.png", mask.astype(np.uint8)))
     assert not _errors(page)
     assert "mask.png (30×40, 3 classes)" in _info(page)
     assert page.locator(".js-plotly-plot").filter(has_text="Image").count() >= 1
@@ -183,9 +165,9 @@ def test_logits_and_mask_give_the_views_numbers(page, app_url, screenshot_dir, t
     _open(page, app_url)
     mask = _mask()
     logits = _logits(mask)
-    _upload(page, "Logits", _write_npy(tmp_path / "model_out.npy", logits))
+    upload(page, "Logits", write_npy(tmp_path / "model_out.npy", logits))
     assert "Now upload the mask" in _info(page)
-    _upload(page, "Mask", _write_npy(tmp_path / "truth.npy", mask))
+    upload(page, "Mask", write_npy(tmp_path / "truth.npy", mask))
     assert not _errors(page)
     assert "your logits model_out.npy (C = 3)" in _info(page)
     _assert_numbers(page, mask, logits)
@@ -196,10 +178,10 @@ def test_logits_as_a_pt_tensor(page, app_url, tmp_path):
     _open(page, app_url)
     mask = _mask()
     logits = _logits(mask)
-    _upload(page, "Mask", _write_npy(tmp_path / "truth.npy", mask))
+    upload(page, "Mask", write_npy(tmp_path / "truth.npy", mask))
     path = tmp_path / "model_out.pt"
     torch.save(torch.from_numpy(logits)[None], path)  # [1, C, H, W]: the batch of one is dropped
-    _upload(page, "Logits", path)
+    upload(page, "Logits", path)
     assert not _errors(page)
     _assert_numbers(page, mask, logits)
 
@@ -244,31 +226,31 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[list[tuple[str, Path]], str, s
     big.write_bytes(b"\x93NUMPY" + b"\x00" * (6 * 2**20))
     pt_dict = tmp_path / "checkpoint.pt"
     torch.save({"state_dict": torch.zeros(3, 24, 20)}, pt_dict)
-    good_mask = _write_npy(tmp_path / "truth.npy", mask)
+    good_mask = write_npy(tmp_path / "truth.npy", mask)
     many = np.arange(24 * 20).reshape(24, 20) % 17
     return {
         "not an image": ([("Image", not_image)], "notes.png is not an image that can be read", "Built-in"),
         "truncated png": ([("Mask", truncated)], "cut.png", "Built-in"),
-        "rgb mask": ([("Mask", _write_png(tmp_path / "rgb.png", rgb))], "colours are not class", "Built-in"),
-        "17 classes": ([("Mask", _write_npy(tmp_path / "many.npy", many))], "at most 16 classes", "Built-in"),
+        "rgb mask": ([("Mask", write_png(tmp_path / "rgb.png", rgb))], "colours are not class", "Built-in"),
+        "17 classes": ([("Mask", write_npy(tmp_path / "many.npy", many))], "at most 16 classes", "Built-in"),
         "size mismatch": (
-            [("Mask", good_mask), ("Image", _write_png(tmp_path / "small.png", rgb[:10]))],
+            [("Mask", good_mask), ("Image", write_png(tmp_path / "small.png", rgb[:10]))],
             "the mask must have the image's size",
             "truth.npy",
         ),
         "wrong classes": (
-            [("Mask", good_mask), ("Logits", _write_npy(tmp_path / "two.npy", _logits(mask)[:2]))],
+            [("Mask", good_mask), ("Logits", write_npy(tmp_path / "two.npy", _logits(mask)[:2]))],
             "the logits need one channel per class, at least 3",
             "truth.npy",
         ),
         "nan logits": (
-            [("Mask", good_mask), ("Logits", _write_npy(tmp_path / "nan.npy", nan))],
+            [("Mask", good_mask), ("Logits", write_npy(tmp_path / "nan.npy", nan))],
             "contains NaN or infinite values",
             "truth.npy",
         ),
         "over 5 MB": ([("Mask", big)], "or smaller", "Built-in"),
         "over 512²": (
-            [("Mask", _write_npy(tmp_path / "wide.npy", np.zeros((600, 600), np.uint8)))],
+            [("Mask", write_npy(tmp_path / "wide.npy", np.zeros((600, 600), np.uint8)))],
             "the limit is 512²",
             "Built-in",
         ),
@@ -299,15 +281,15 @@ def test_a_bad_file_gets_one_message_and_changes_nothing(page, app_url, tmp_path
     uploads, words, still = _bad_files(tmp_path)[case]
     _open(page, app_url)
     for label, path in uploads[:-1]:
-        _upload(page, label, path)
+        upload(page, label, path)
         assert not _errors(page)
     shown_before = _info(page)
     label, path = uploads[-1]
-    _upload(page, label, path)
+    upload(page, label, path)
     errors = _errors(page)
     if case == "over 5 MB":  # the uploader itself refuses it (max_upload_size): the file never arrives
         assert errors == []
-        assert words in _uploader(page, label).inner_text()
+        assert words in uploader(page, label).inner_text()
     else:
         assert len(errors) == 1, errors
         assert words in errors[0]
@@ -340,8 +322,8 @@ def test_gradients_compute_on_an_uploaded_mask(page, app_url, screenshot_dir, tm
     _open_other(page, app_url, "gradients")
     page.wait_for_function(f"document.querySelectorAll('{PLOT}').length >= 4", timeout=120_000)
     if with_image:
-        _upload(page, "Image", _write_png(tmp_path / "scene.png", _rgb(mask)))
-    _upload(page, "Mask", _write_npy(tmp_path / "truth.npy", mask))
+        upload(page, "Image", write_png(tmp_path / "scene.png", _rgb(mask)))
+    upload(page, "Mask", write_npy(tmp_path / "truth.npy", mask))
     assert not _errors(page)
     assert_no_exception_box(page)
     info = _info(page)
@@ -365,8 +347,8 @@ def test_live_training_trains_on_an_upload(page, app_url, screenshot_dir, tmp_pa
     mask = _mask()
     _open_other(page, app_url, "live_training", "lt_steps=40&lt_size=32")
     if with_image:
-        _upload(page, "Image", _write_png(tmp_path / "scene.png", _rgb(mask)))
-    _upload(page, "Mask", _write_npy(tmp_path / "truth.npy", mask))
+        upload(page, "Image", write_png(tmp_path / "scene.png", _rgb(mask)))
+    upload(page, "Mask", write_npy(tmp_path / "truth.npy", mask))
     assert not _errors(page)
     info = _info(page)
     assert "Training on your upload truth.npy (24×20, 3 classes, 40 void pixels left out" in info

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from app import params, state  # noqa: F401  (params registers every page's parameters)
 from lovasz_core.lab.uploads import read_mask
 
 from .conftest import assert_no_exception_box, wait_idle
+from .uploading import upload, uploader, write_npy, write_png
 
 pytestmark = pytest.mark.browser
 ERROR = '[data-testid="stSidebar"] [data-testid="stAlertContentError"]'
@@ -45,16 +45,6 @@ def _image(mask: np.ndarray) -> np.ndarray:
     return np.stack(channels, axis=2).astype(np.uint8)
 
 
-def _npy(path: Path, array: np.ndarray) -> Path:
-    np.save(path, array)
-    return path
-
-
-def _png(path: Path, array: np.ndarray) -> Path:
-    Image.fromarray(array).save(path, format="PNG")
-    return path
-
-
 def _bad_files(tmp_path: Path) -> list[tuple[str, str, Path, str]]:
     """``(case, uploader, file, words of the message)``, in an order one session can follow."""
     rgb = np.zeros((24, 20, 3), np.uint8)
@@ -62,7 +52,7 @@ def _bad_files(tmp_path: Path) -> list[tuple[str, str, Path, str]]:
     rgb[5:10, 5:10, 1] = 90
     truncated = tmp_path / "cut.png"
     full = tmp_path / "full.png"
-    _png(full, np.random.default_rng(0).integers(0, 3, (24, 20)).astype(np.uint8))
+    write_png(full, np.random.default_rng(0).integers(0, 3, (24, 20)).astype(np.uint8))
     truncated.write_bytes(full.read_bytes()[:70])  # the header and a piece of the pixel data
     not_image = tmp_path / "notes.png"
     not_image.write_text("these are my notes, not a picture")
@@ -72,12 +62,12 @@ def _bad_files(tmp_path: Path) -> list[tuple[str, str, Path, str]]:
     return [
         ("not an image", "Image", not_image, "notes.png is not an image that can be read"),
         ("truncated png", "Mask", truncated, "cut.png"),
-        ("rgb mask", "Mask", _png(tmp_path / "<u>rgb.png", rgb), "colours are not class"),
-        ("17 classes", "Mask", _npy(tmp_path / "many.npy", many), "at most 16 classes"),
+        ("rgb mask", "Mask", write_png(tmp_path / "<u>rgb.png", rgb), "colours are not class"),
+        ("17 classes", "Mask", write_npy(tmp_path / "many.npy", many), "at most 16 classes"),
         (
             "over 512²",
             "Mask",
-            _npy(tmp_path / "wide.npy", np.zeros((600, 600), np.uint8)),
+            write_npy(tmp_path / "wide.npy", np.zeros((600, 600), np.uint8)),
             "the limit is 512²",
         ),
         ("over 5 MB", "Mask", big, "or smaller"),
@@ -91,17 +81,6 @@ def _open(page, app_url: str, url: str) -> None:
     page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Your data").click()
     page.wait_for_timeout(300)
     assert_no_exception_box(page)
-
-
-def _uploader(page, label: str):
-    return page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"]').filter(has_text=label)
-
-
-def _upload(page, label: str, path: Path) -> None:
-    _uploader(page, label).locator('input[type="file"]').set_input_files(str(path))
-    wait_idle(page, timeout_ms=120_000)
-    page.wait_for_timeout(500)
-    wait_idle(page, timeout_ms=120_000)
 
 
 def _errors(page) -> list[str]:
@@ -124,10 +103,10 @@ def test_a_mask_an_image_and_every_bad_file(page, app_url, tmp_path, url):
     built_in = _main_text(page)
     for case, label, path, words in _bad_files(tmp_path):
         shown_before = _info(page)
-        _upload(page, label, path)
+        upload(page, label, path)
         errors = _errors(page)
         if case == "over 5 MB":  # the uploader itself refuses it (max_upload_size): it never arrives
-            assert words in _uploader(page, label).inner_text(), case
+            assert words in uploader(page, label).inner_text(), case
         else:
             assert len(errors) == 1, (case, errors)
             assert words in errors[0], (case, errors)
@@ -137,8 +116,8 @@ def test_a_mask_an_image_and_every_bad_file(page, app_url, tmp_path, url):
         assert _info(page) == shown_before, f"{case}: a bad file changes nothing"
 
     mask = _mask(80)
-    mask_file = _npy(tmp_path / "truth.npy", mask)
-    _upload(page, "Mask", mask_file)
+    mask_file = write_npy(tmp_path / "truth.npy", mask)
+    upload(page, "Mask", mask_file)
     assert _errors(page) == []
     assert_no_exception_box(page)
     assert _main_text(page) != built_in, "the page computes on the upload"
@@ -155,13 +134,13 @@ def test_a_mask_an_image_and_every_bad_file(page, app_url, tmp_path, url):
     else:
         assert "truth.npy" in _main_text(page)
 
-    _upload(page, "Image", _png(tmp_path / "photo.png", _image(mask)))
+    upload(page, "Image", write_png(tmp_path / "photo.png", _image(mask)))
     assert _errors(page) == []
     assert_no_exception_box(page)
     if url != "live_training":  # there the image is the network's input: the note names it
         assert _info(page) == with_mask
     with_image = _info(page)
-    _upload(page, "Image", _png(tmp_path / "small.png", _image(mask)[:10]))
+    upload(page, "Image", write_png(tmp_path / "small.png", _image(mask)[:10]))
     errors = _errors(page)
     assert len(errors) == 1 and "the mask must have the image's size" in errors[0], errors
     assert _info(page) == with_image
