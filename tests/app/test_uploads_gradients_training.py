@@ -7,15 +7,14 @@ training advances one tick per full run.
 
 from __future__ import annotations
 
-import io
 import re
 
 import numpy as np
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app import uploads
 from lovasz_core.lab.void import VOID
+from tests.files import npy, png
 
 from ..app_harness import MAIN, assert_no_exception
 
@@ -33,18 +32,6 @@ def mask_array(height: int = 40, width: int = 60) -> np.ndarray:
     mask[2:4, 50:52] = 3
     mask[30:32, 5:30] = VOID
     return mask
-
-
-def npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
-
-
-def png(rgb: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def store(with_image: bool = False, name: str = "cells.npy") -> uploads.UploadStore:

@@ -6,40 +6,20 @@ pure functions (:func:`app.uploads.with_mask` …) from bytes and put into the s
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app import safe_text, uploads
 from app.uploads import UploadStore, case_of, describe, with_image, with_logits, with_mask
 from lovasz_core.lab.uploads import UploadError
 from lovasz_core.lab.views.your_data import example_case, paint, your_data_view
+from tests.files import npy, png, pt
 
 from ..app_harness import MAIN, assert_no_exception
 
 PAGE_FILE = "../pages/your_data.py"
-
-
-def npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
-
-
-def png(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def pt(value: object) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(value, buffer)
-    return buffer.getvalue()
 
 
 def small_mask(height: int = 20, width: int = 16) -> np.ndarray:

@@ -19,6 +19,7 @@ from lovasz_core.lab.uploads import (
     read_mask,
     resize_nearest,
 )
+from tests.files import npy, pt
 
 
 def png(array: np.ndarray) -> bytes:
@@ -34,18 +35,6 @@ def palette_png(indices: np.ndarray) -> bytes:
     image.putpalette([v for i in range(256) for v in ((37 * i) % 256, (91 * i) % 256, (53 * i) % 256)])
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def npy(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
-
-
-def pt(value: object) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(value, buffer)
     return buffer.getvalue()
 
 
