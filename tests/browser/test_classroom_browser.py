@@ -54,6 +54,17 @@ def test_chart_camera_button_downloads_png_and_svg(browser, app_url, tmp_path, f
             sidebar.get_by_text("Share and export").click()
             sidebar.get_by_text("SVG", exact=True).click()
             wait_idle(page)
+        # The rerun that the choice starts redraws the charts with the new config: wait for it
+        # (on a busy machine the rerun may begin after wait_idle has already seen the app idle).
+        page.wait_for_function(
+            """fmt => {
+                const plot = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+                const options = plot && plot._context && plot._context.toImageButtonOptions;
+                return Boolean(options) && options.format === fmt;
+            }""",
+            arg=fmt,
+            timeout=60_000,
+        )
         chart = page.locator('[data-testid="stPlotlyChart"]').first
         chart.hover()
         button = chart.locator('.modebar-btn[data-title^="Download plot"]').first
