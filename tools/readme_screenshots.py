@@ -12,19 +12,9 @@ import sys
 import time
 from pathlib import Path
 
+from app.lessons import page_names
 from app.serving import CHROMIUM, CHROMIUM_FLAGS, serve
 
-PAGES = (
-    "home",
-    "iou_jaccard",
-    "sorting_errors",
-    "geometry",
-    "gradients",
-    "your_data",
-    "live_training",
-    "dataset_training",
-    "lesson",
-)
 TRAINING_SCROLL = {"live_training": 330, "dataset_training": 520}  # px: the finished run in view
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 TIMEOUT_MS = 240_000
@@ -58,7 +48,7 @@ def take(directory: Path) -> list[Path]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         tab.set_default_timeout(TIMEOUT_MS)
-        for name in PAGES:
+        for name in page_names():  # every file in pages/: a new page gets its screenshot
             tab.goto(f"{url}/{'' if name == 'home' else name}", wait_until="domcontentloaded")
             _wait_idle(tab)
             if name in TRAINING_SCROLL:
