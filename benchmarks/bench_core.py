@@ -4,8 +4,9 @@ Forward + backward from logits, with matching semantics (classes="all", per_imag
 inside), on the CPU and, when present, on CUDA. Prints times, ratios and peak memory, and the
 "one-sort floor": a single ``torch.sort`` of the same number of elements, by rows (what kornia
 sorts), and our kernel's own sort step on them (NumPy's SIMD sort of int64 keys on the CPU where
-it is the faster; else rows of at least 2¹⁵ one by one as int32 keys with ``torch.sort``, and
-shorter rows as one ``torch.sort`` of int64 keys; keys made and order read back included).
+it is the faster; else int32 keys with ``torch.sort``: rows of at least 2¹⁵ one by one, shorter
+rows in chunks of truncated keys, then runs of equal keys by their full keys; keys made and
+order read back included).
 
     python benchmarks/bench_core.py [--device cpu|cuda] [--repeats 7] [--threads 1,2] [--json out.json]
 
@@ -70,16 +71,25 @@ def _once_forward_backward(fn, logits: Tensor, labels: Tensor) -> float:
 
 
 def _kernel_sort(errors: Tensor, fg: Tensor) -> None:
-    """The sort our kernel does on [G, N] errors < 2 and 0/1 fg: rows of at least 2¹⁵ one by one
-    as int32 keys on the CPU (unless NumPy's sort is the faster), else :func:`sort_rows`."""
+    """The sort our kernel does on [G, N] errors < 2 and 0/1 fg on the CPU (unless NumPy's sort
+    is the faster): int32 keys, rows of at least 2¹⁵ one by one and shorter rows in chunks of
+    truncated keys (:func:`_kernel._sort_int32_chunk`); else :func:`sort_rows`."""
     rows, length = errors.shape
-    long_rows = errors.device.type == "cpu" and length >= _kernel._ROW_SORT_MIN
-    if long_rows and not _kernel._numpy_sort_applies(errors.device, rows, length):
-        keys = errors.view(torch.int32).mul(2).add_(fg.to(torch.int32))
-        for row in range(rows):
-            torch.sort(keys[row])
-    else:
+    int32 = errors.device.type == "cpu" and (
+        length >= _kernel._ROW_SORT_MIN or rows * length >= _kernel._INT32_MIN
+    )
+    if not int32 or _kernel._numpy_sort_applies(errors.device, rows, length):
         sort_rows(errors, fg)
+        return
+    full = errors.view(torch.int32).mul(2).add_(fg.to(torch.int32))
+    per_chunk = 1 if length >= _kernel._ROW_SORT_MIN else max(1, _kernel._INT32_CHUNK // length)
+    size = min(rows, per_chunk) * length
+    keys, ordered = torch.empty(size, dtype=torch.int32), torch.empty(size, dtype=torch.int32)
+    order = torch.empty(size, dtype=torch.int64)
+    for start in range(0, rows, per_chunk):
+        chunk = full[start : start + per_chunk]
+        count = chunk.numel()
+        _kernel._sort_int32_chunk(chunk, keys[:count], ordered[:count], order[:count])
 
 
 def _once_kernel_sort(errors: Tensor, fg: Tensor) -> float:

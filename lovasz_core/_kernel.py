@@ -52,6 +52,8 @@ _MAX_SORT_THREADS = 8
 # torch sorts 1-D integer tensors of at least this many elements (ATen's GRAIN_SIZE) with its
 # parallel radix sort: rows this long are sorted one by one as int32 keys (4 passes, not 8).
 _ROW_SORT_MIN = 1 << 15
+_INT32_MIN = 1 << 17  # shorter rows, this many elements in all: chunks of rows as truncated int32 keys
+_INT32_CHUNK = 1 << 18  # elements per sort of truncated int32 keys
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -271,38 +273,105 @@ def _kernel_float64(errors: Tensor, fg: Tensor, scale: Tensor) -> tuple[Tensor, 
     return loss, errors_sorted.view(-1).scatter_(0, order, grad.view(-1)).view(rows, length)
 
 
-def _int32_row_range(errors: Tensor, keys: Tensor, scale: Tensor, loss: Tensor) -> None:
-    """The rows of :func:`_kernel_int32_rows`, one at a time in buffers of one row."""
-    rows, length = errors.shape
-    device = errors.device
-    sorted_keys = torch.empty((1, length), dtype=torch.int32, device=device)
-    order = torch.empty(length, dtype=torch.int64, device=device)
-    row_fg = torch.empty((1, length), dtype=torch.int32, device=device)
-    workspace = torch.empty((2, 1, length), dtype=errors.dtype, device=device)
-    for row in range(rows):
-        torch.sort(keys[row], out=(sorted_keys[0], order))
-        torch.bitwise_and(sorted_keys, 1, out=row_fg)
-        row_errors = sorted_keys.bitwise_right_shift_(1).view(torch.float32)  # keys are >= 0
-        row_fg_float = row_fg.view(torch.float32).copy_(row_fg)
-        loss[row : row + 1], grad = _sorted_losses_and_gradients(
-            row_errors, row_fg_float, scale[row : row + 1], (workspace[0], workspace[1])
-        )
-        errors[row].scatter_(0, order, grad[0])  # the row's errors are spent: it receives the result
+def _order_runs_of_equal_keys(sorted_keys: Tensor, order: Tensor, full_sorted: Tensor) -> None:
+    """Sort every run of equal truncated keys by its full keys, in place (both sorts are stable).
 
-
-def _kernel_int32_rows(errors: Tensor, fg: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
-    """Rows of at least ``_ROW_SORT_MIN`` float32 errors below 2 (every softmax error is), one at a
-    time: the row's int32 keys ``2·bits + fg`` sorted by torch's radix sort (12 bytes per element
-    in 4 passes, against 16 bytes in 8 passes for int64 keys that carry a row), its gradient in
-    row-sized buffers, scattered back into the row's spent errors. Cache-sized work, no [G, N]
-    buffer beyond the inputs. (Rows split among Python threads measured slower here: each op on
-    a row already runs on torch's threads.)
+    ``sorted_keys`` [M] int32 ascending; ``order`` [M] int64 and ``full_sorted`` [M] int32 (the
+    exact keys ``2·bits + fg``) in that order. A truncated key drops the lowest error bits and fg,
+    so elements that differ only there share a key; afterwards ``full_sorted`` is ascending
+    within every row, equal full keys still in index order. Usually a few runs are out of order
+    and only the elements with an equal neighbour are sorted again; when those are many
+    (saturated or constant predictions), only the runs that are out of order.
     """
-    keys = fg.view(torch.int32)
-    keys.copy_(fg)  # 0.0/1.0 → 0/1 in place
-    keys.add_(errors.view(torch.int32), alpha=2)
-    loss = torch.empty(errors.shape[0], dtype=errors.dtype, device=errors.device)
-    _int32_row_range(errors, keys, scale, loss)
+    size = sorted_keys.shape[0]
+    equal_next = sorted_keys[1:] == sorted_keys[:-1]
+    out_of_order = equal_next & (full_sorted[1:] < full_sorted[:-1])
+    if not bool(out_of_order.any()):
+        return
+    in_run = torch.zeros(size, dtype=torch.bool, device=sorted_keys.device)
+    in_run[1:] = equal_next
+    in_run[:-1] |= equal_next
+    positions = in_run.nonzero().squeeze(1)
+    if positions.shape[0] > size // 8:
+        run_starts = torch.ones(size, dtype=torch.int64, device=sorted_keys.device)
+        run_starts[1:] = equal_next.logical_not_()
+        run = run_starts.cumsum_(0).sub_(1)  # run index of every element
+        flagged = torch.zeros(int(run[-1]) + 1, dtype=torch.bool, device=sorted_keys.device)
+        flagged.index_fill_(0, run[1:].masked_select(out_of_order), True)
+        positions = flagged.index_select(0, run).nonzero().squeeze(1)
+    keys = sorted_keys.index_select(0, positions).to(torch.int64).bitwise_left_shift_(31)
+    keys.add_(full_sorted.index_select(0, positions))  # < 2⁶²: the run, then the full key
+    moved = positions.index_select(0, torch.sort(keys, stable=True).indices)
+    order.index_copy_(0, positions, order.index_select(0, moved))
+    full_sorted.index_copy_(0, positions, full_sorted.index_select(0, moved))
+
+
+def _sort_int32_chunk(full: Tensor, keys_out: Tensor, sorted_out: Tensor, order_out: Tensor) -> Tensor:
+    """Sort the rows of one chunk of exact int32 keys ``full`` [r, N] = ``2·bits + fg``.
+
+    One row is sorted by its keys. Several rows are sorted together by truncated keys
+    ``row·2^(31−b) + (bits >> (b − 1))`` (b = bits of r − 1; bits < 2³⁰ as errors < 2), which
+    keep rows apart in one positive int32, and then every run of equal truncated keys by its
+    full keys. Returns the full keys in sorted order (in ``sorted_out`` or ``keys_out``) and
+    writes the flat order into ``order_out`` ([r·N] buffers).
+    """
+    rows, length = full.shape
+    if rows == 1:
+        torch.sort(full.view(-1), stable=True, out=(sorted_out, order_out))
+        return sorted_out
+    shift = (rows - 1).bit_length()
+    keys = torch.bitwise_right_shift(full, shift, out=keys_out.view(rows, length))
+    row_offsets = torch.arange(rows, dtype=torch.int32, device=full.device).bitwise_left_shift_(31 - shift)
+    keys.add_(row_offsets.unsqueeze(1))
+    torch.sort(keys.view(-1), stable=True, out=(sorted_out, order_out))
+    full_sorted = torch.index_select(full.view(-1), 0, order_out, out=keys_out)  # keys are spent
+    _order_runs_of_equal_keys(sorted_out, order_out, full_sorted)
+    return full_sorted
+
+
+def _int32_chunks(errors: Tensor, full: Tensor, scale: Tensor, loss: Tensor, per_chunk: int) -> None:
+    """The chunks of ``per_chunk`` rows of :func:`_kernel_int32`, one at a time in reused buffers."""
+    rows, length = errors.shape
+    size = min(rows, per_chunk) * length
+    device = errors.device
+    keys_buffer = torch.empty(size, dtype=torch.int32, device=device)
+    sorted_buffer = torch.empty(size, dtype=torch.int32, device=device)
+    order_buffer = torch.empty(size, dtype=torch.int64, device=device)
+    fg_buffer = torch.empty(size, dtype=torch.int32, device=device)
+    workspace = torch.empty((2, size), dtype=errors.dtype, device=device)
+    for start in range(0, rows, per_chunk):
+        stop = min(rows, start + per_chunk)
+        chunk = (stop - start, length)
+        count = chunk[0] * length
+        order = order_buffer[:count]
+        full_sorted = _sort_int32_chunk(full[start:stop], keys_buffer[:count], sorted_buffer[:count], order)
+        fg_sorted = torch.bitwise_and(full_sorted, 1, out=fg_buffer[:count])
+        fg_sorted = fg_sorted.view(torch.float32).copy_(fg_sorted).view(chunk)  # 0/1 → 0.0/1.0 in place
+        errors_sorted = full_sorted.bitwise_right_shift_(1).view(torch.float32).view(chunk)  # keys >= 0
+        spare = workspace[:, :count].view(2, *chunk)
+        loss[start:stop], grad = _sorted_losses_and_gradients(
+            errors_sorted, fg_sorted, scale[start:stop], (spare[0], spare[1])
+        )
+        errors[start:stop].view(-1).scatter_(0, order, grad.view(-1))  # spent errors receive the result
+
+
+def _kernel_int32(errors: Tensor, fg: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
+    """float32 errors below 2 (every softmax error is) sorted as int32 keys on the CPU, in chunks.
+
+    The exact key ``2·bits + fg`` of an error below 2 fits in a positive int32: torch's radix sort
+    then makes 4 passes over 12 bytes per element, against 8 passes over 16 bytes for int64 keys
+    that also carry the row. Rows of at least ``_ROW_SORT_MIN`` are sorted one by one; shorter
+    ones ``_INT32_CHUNK // N`` rows at a time by truncated keys (see :func:`_sort_int32_chunk`).
+    Each chunk is differentiated in chunk-sized buffers and its gradient scattered into its spent
+    errors: no [G, N] buffer beyond the inputs.
+    """
+    rows, length = errors.shape
+    full = fg.view(torch.int32)
+    full.copy_(fg)  # 0.0/1.0 → 0/1 in place
+    full.add_(errors.view(torch.int32), alpha=2)
+    per_chunk = 1 if length >= _ROW_SORT_MIN else max(1, _INT32_CHUNK // length)
+    loss = torch.empty(rows, dtype=errors.dtype, device=errors.device)
+    _int32_chunks(errors, full, scale, loss, per_chunk)
     return loss, errors
 
 
@@ -360,8 +429,8 @@ def lovasz_kernel(buffers: list[Tensor], coefficient: Tensor) -> tuple[Tensor, T
         spare = keys.view(torch.float32).view(2, rows, length)  # the keys' slots: the workspace
         loss, grad = _sorted_losses_and_gradients(errors, fg, scale, (spare[0], spare[1]))
         return loss, errors.view(-1).scatter_(0, order, grad.view(-1)).view(rows, length)
-    if on_cpu and length >= _ROW_SORT_MIN and bool(errors.amax() < 2.0):
-        return _kernel_int32_rows(errors, fg, scale)
+    if on_cpu and (length >= _ROW_SORT_MIN or rows * length >= _INT32_MIN) and bool(errors.amax() < 2.0):
+        return _kernel_int32(errors, fg, scale)
     if on_cpu and rows > 1 and rows * length > _CPU_SINGLE_SORT_MAX:
         return _kernel_chunked(errors, fg, scale)
     keys = _packed_keys(errors, fg)

@@ -167,6 +167,22 @@ def test_self_indexed_keys_fall_back_when_too_wide():
     assert _self_indexed_key_bits(1 << 10, 1 << 21) is None  # 10 + 32 + 31 > 63
 
 
+def _count_int32_chunks(monkeypatch) -> list[tuple[int, int]]:
+    """Record the [rows, N] shape of every chunk the int32 kernel sorts."""
+    from lovasz_core import _kernel
+
+    monkeypatch.setattr(_kernel, "_numpy_sorts_fast", lambda: False)
+    chunks: list[tuple[int, int]] = []
+    sort_chunk = _kernel._sort_int32_chunk
+
+    def counting(full, *args):
+        chunks.append(tuple(full.shape))
+        return sort_chunk(full, *args)
+
+    monkeypatch.setattr(_kernel, "_sort_int32_chunk", counting)
+    return chunks
+
+
 @pytest.mark.parametrize("per_image", [True, False])
 def test_long_rows_sorted_one_by_one_as_int32_keys(monkeypatch, per_image):
     """Rows of at least 2¹⁵ pixels take the int32 row-by-row sort (softmax errors are below 2);
@@ -174,34 +190,80 @@ def test_long_rows_sorted_one_by_one_as_int32_keys(monkeypatch, per_image):
     sort of float64 errors, itself checked against the slow reference above)."""
     from lovasz_core import _kernel
 
-    monkeypatch.setattr(_kernel, "_numpy_sorts_fast", lambda: False)
-    calls: list[int] = []
-    row_range = _kernel._int32_row_range
-
-    def counting(errors, *args):
-        calls.append(errors.shape[1])
-        row_range(errors, *args)
-
-    monkeypatch.setattr(_kernel, "_int32_row_range", counting)
+    chunks = _count_int32_chunks(monkeypatch)
     gen = torch.Generator().manual_seed(21)
     probas = torch.softmax(torch.randn(2, 3, 190, 190, generator=gen) * 3, dim=1)
     labels = torch.randint(0, 3, (2, 190, 190), generator=gen)
     labels[1, :5] = 255
     loss = lambda p: lovasz_softmax(p, labels, "all", per_image, 255)  # noqa: E731
     value, grad = _grad(loss, probas)
-    assert calls == [190 * 190 * (1 if per_image else 2)]
+    row = 190 * 190 * (1 if per_image else 2)
+    assert chunks == [(1, row)] * (6 if per_image else 3)
     ref_value, ref_grad = _grad(loss, probas.double())
     torch.testing.assert_close(value.double(), ref_value, **TOL)
     torch.testing.assert_close(grad.double(), ref_grad, **TOL)
-    monkeypatch.setattr(_kernel, "_ROW_SORT_MIN", 1 << 30)  # the same float32 errors, int64 keys
+    monkeypatch.setattr(_kernel, "_ROW_SORT_MIN", 1 << 40)  # the same float32 errors, int64 keys
+    monkeypatch.setattr(_kernel, "_INT32_MIN", 1 << 40)
     int64_value, int64_grad = _grad(loss, probas)
     torch.testing.assert_close(value, int64_value, rtol=1e-6, atol=0.0)
     torch.testing.assert_close(grad, int64_grad, rtol=1e-6, atol=1e-12)
-    calls.clear()
+    chunks.clear()
+    monkeypatch.setattr(_kernel, "_ROW_SORT_MIN", 1 << 15)
+    monkeypatch.setattr(_kernel, "_INT32_MIN", 1 << 17)
     logits = torch.randn(2, 190, 190, generator=gen) * 3  # errors up to ~10: no int32 key
     hinge_labels = torch.randint(0, 2, (2, 190, 190), generator=gen)
     value, grad = _grad(lambda x: lovasz_hinge(x, hinge_labels, per_image), logits)
     ref_value, ref_grad = _grad(lambda x: lovasz_hinge(x, hinge_labels, per_image), logits.double())
-    assert calls == []
+    assert chunks == []
     torch.testing.assert_close(value.double(), ref_value, **TOL)
     torch.testing.assert_close(grad.double(), ref_grad, **TOL)
+
+
+@pytest.mark.parametrize("logits", ["random", "zero", "quantized"])
+def test_short_rows_sorted_in_chunks_by_truncated_int32_keys(monkeypatch, logits):
+    """B8 C21 64²: rows of 4,096 errors below 2 are sorted 64 rows at a time by truncated int32
+    keys, then by their full keys where those collide. Exactly the results of the int64 keys
+    (same order, ties in index order), and the float64 reference's within rounding, also when
+    predictions are constant (every error tied) or take a few values (long runs of ties)."""
+    from lovasz_core import _kernel
+
+    chunks = _count_int32_chunks(monkeypatch)
+    gen = torch.Generator().manual_seed(4)
+    scores = {
+        "random": torch.randn(8, 21, 64, 64, generator=gen) * 2,
+        "zero": torch.zeros(8, 21, 64, 64),
+        "quantized": torch.randint(0, 3, (8, 21, 64, 64), generator=gen).float(),
+    }[logits]
+    labels = torch.randint(0, 21, (8, 64, 64), generator=gen)
+    labels[0, :3] = 255
+    loss = lambda x: lovasz_softmax(torch.softmax(x, 1), labels, "all", True, 255)  # noqa: E731
+    value, grad = _grad(loss, scores)
+    assert chunks == [(64, 4096), (64, 4096), (40, 4096)]
+    monkeypatch.setattr(_kernel, "_INT32_MIN", 1 << 40)
+    int64_value, int64_grad = _grad(loss, scores)
+    assert len(chunks) == 3
+    assert torch.equal(grad, int64_grad)
+    torch.testing.assert_close(value, int64_value, rtol=1e-6, atol=0.0)
+    ref_value, ref_grad = _grad(loss, scores.double())
+    torch.testing.assert_close(value.double(), ref_value, **TOL)
+    torch.testing.assert_close(grad.double(), ref_grad, **TOL)
+
+
+@pytest.mark.parametrize("ties", ["few", "many"])
+def test_runs_of_equal_truncated_keys_are_ordered_by_full_keys(ties):
+    """The fix-up after a sort by truncated keys equals one stable sort by (truncated, full) key:
+    with few collisions (only elements with an equal neighbour are sorted again) and with many
+    (only the runs that are out of order)."""
+    from lovasz_core._kernel import _order_runs_of_equal_keys
+
+    gen = torch.Generator().manual_seed(8)
+    size = 5000
+    distinct = 4000 if ties == "few" else 40
+    truncated = torch.randint(0, distinct, (size,), generator=gen, dtype=torch.int32)
+    full = truncated * 8 + torch.randint(0, 8, (size,), generator=gen, dtype=torch.int32)
+    sorted_keys, order = torch.sort(truncated, stable=True)
+    full_sorted = full[order]
+    _order_runs_of_equal_keys(sorted_keys, order, full_sorted)
+    expected_order = torch.sort(truncated.to(torch.int64) * 2**31 + full, stable=True).indices
+    assert torch.equal(order, expected_order)
+    assert torch.equal(full_sorted, full[expected_order])

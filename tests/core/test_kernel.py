@@ -9,14 +9,18 @@ from hypothesis import strategies as st
 
 from lovasz_core import _kernel, lovasz_grad, lovasz_trace
 
+NEVER = 1 << 40
 # name: (NumPy self-indexed keys?, torch.sort single-sort limit, rows per cache-sized sort,
-#        shortest row sorted on its own as int32 keys)
+#        shortest row sorted on its own as int32 keys, fewest elements sorted as int32 keys,
+#        elements per sort of truncated int32 keys)
 PATHS = {
-    "numpy keys": (True, 1 << 20, 1 << 19, 1 << 15),
-    "numpy keys, runs of rows on threads": (True, 1 << 20, 8, 1 << 15),
-    "torch.sort packed keys": (False, 1 << 20, 1 << 19, 1 << 30),
-    "torch.sort chunks of rows": (False, 8, 8, 1 << 30),
-    "torch.sort int32 keys row by row": (False, 1 << 20, 1 << 19, 1),
+    "numpy keys": (True, 1 << 20, 1 << 19, 1 << 15, 1 << 17, 1 << 18),
+    "numpy keys, runs of rows on threads": (True, 1 << 20, 8, 1 << 15, 1 << 17, 1 << 18),
+    "torch.sort packed keys": (False, 1 << 20, 1 << 19, NEVER, NEVER, 1 << 18),
+    "torch.sort chunks of rows": (False, 8, 8, NEVER, NEVER, 1 << 18),
+    "torch.sort int32 keys row by row": (False, 1 << 20, 1 << 19, 1, NEVER, 1 << 18),
+    "torch.sort truncated int32 keys of all rows": (False, 1 << 20, 1 << 19, NEVER, 1, 1 << 18),
+    "torch.sort truncated int32 keys, chunks of rows": (False, 1 << 20, 1 << 19, NEVER, 1, 24),
 }
 
 
@@ -28,8 +32,11 @@ def groups(draw):
     gen = torch.Generator().manual_seed(seed)
     # Distinct errors (a permutation of a grid, scaled): no ties, so per-element gradients are
     # defined; then some elements are ignored (error 0, not fg) or exactly right (error 0, fg).
-    scale = draw(st.sampled_from([1.0, 2.5, 1e-3]))
-    errors = (torch.randperm(rows * length, generator=gen).double() + 1) / (rows * length) * scale
+    # "near ties" differ only in their last float32 bits, where truncated int32 keys collide.
+    scale = draw(st.sampled_from([1.0, 2.5, 1e-3, "near ties"]))
+    grid = torch.randperm(rows * length, generator=gen).double() + 1
+    near_ties = 0.5 + grid * 2.0**-24  # consecutive float32 values above 0.5
+    errors = near_ties if scale == "near ties" else grid / (rows * length) * scale
     errors = errors.view(rows, length)
     fg = (torch.rand(rows, length, generator=gen) < draw(st.sampled_from([0.0, 0.3, 1.0]))).double()
     zero = torch.rand(rows, length, generator=gen) < draw(st.sampled_from([0.0, 0.2]))
@@ -56,9 +63,11 @@ def _readable(errors: torch.Tensor, fg: torch.Tensor, coefficient: torch.Tensor)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(problem=groups())
 def test_kernel_equals_readable_extension(monkeypatch, path, dtype, problem):
-    numpy_keys, single_max, chunk, row_min = PATHS[path]
+    numpy_keys, single_max, chunk, row_min, int32_min, int32_chunk = PATHS[path]
     monkeypatch.setattr(_kernel, "_numpy_sorts_fast", lambda: numpy_keys)
     monkeypatch.setattr(_kernel, "_ROW_SORT_MIN", row_min)
+    monkeypatch.setattr(_kernel, "_INT32_MIN", int32_min)
+    monkeypatch.setattr(_kernel, "_INT32_CHUNK", int32_chunk)
     monkeypatch.setattr(_kernel, "_CPU_SINGLE_SORT_MAX", single_max)
     monkeypatch.setattr(_kernel, "_CPU_SORT_CHUNK", chunk)
     monkeypatch.setattr(_kernel, "_PARALLEL_SORT_MIN", 1)
