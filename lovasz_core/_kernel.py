@@ -52,8 +52,8 @@ _MAX_SORT_THREADS = 8
 # torch sorts 1-D integer tensors of at least this many elements (ATen's GRAIN_SIZE) with its
 # parallel radix sort: rows this long are sorted one by one as int32 keys (4 passes, not 8).
 _ROW_SORT_MIN = 1 << 15
-_INT32_MIN = 1 << 17  # shorter rows, this many elements in all: chunks of rows as truncated int32 keys
-_INT32_CHUNK = 1 << 18  # elements per sort of truncated int32 keys
+_INT32_MIN = 1 << 16  # shorter rows, this many elements in all: chunks of rows as truncated int32 keys
+_INT32_CHUNK = 1 << 17  # elements per sort of truncated int32 keys
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
