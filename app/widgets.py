@@ -246,10 +246,12 @@ def run_buttons(
     stop: Callable[[Any], Any],
     reset: Callable[[Any], Any],
     reset_help: str,
+    changed_note: str | None = None,
 ) -> None:
     """Start (or Pause/Resume and Stop) and Reset of a training page, from its run lifecycle
     (:mod:`app.run_lifecycle`), then what keeps the settings from running, the run's error, and
-    a note when the settings differ from those of the run shown (``run_config``)."""
+    one note when the settings differ from those of the run shown (``run_config``):
+    ``changed_note`` where the page says better what changed, else a generic one."""
     buttons = st.columns([1, 1, 1, 1, 4])
     if lifecycle.can_pause_or_stop:
         if lifecycle.training:
@@ -293,7 +295,8 @@ def run_buttons(
         st.error(safe_text.literal(lifecycle.error))
     if run_config is not None and not problem and settings != run_config:
         st.info(
-            "The settings changed since this run started: they apply when you press **Reset** "
+            changed_note
+            or "The settings changed since this run started: they apply when you press **Reset** "
             "(or **Start** after the run ends). The run below keeps its own settings.",
             icon=":material/tune:",
         )

@@ -368,8 +368,12 @@ def _upload_sample(case: uploads.UploadedCase | None) -> tuple[TrainingSample | 
     return sample, ""
 
 
-def _data_note(running: TrainingSample | None, following: TrainingSample | None) -> str:
-    """What a change of upload does while a run exists: nothing to that run, it applies to the next."""
+def _data_note(running: TrainingConfig, following: TrainingConfig) -> str | None:
+    """What a change of upload does while a run exists: nothing to that run, it applies to the next
+    with the other settings; None when the upload is the run's."""
+    if running.data == following.data:
+        return None
+    running, following = running.data, following.data
     if following is None:
         change = "Your upload is off or forgotten: the next run trains on the built-in image"
     elif running is None:
@@ -378,8 +382,8 @@ def _data_note(running: TrainingSample | None, following: TrainingSample | None)
         change = "Your new upload applies to the next run"
     kept = "your earlier upload" if running is not None else "its built-in image"
     return (
-        f"{change} (press **Reset**, or **Start** after this run ends). The run below keeps "
-        f"training on {kept}."
+        f"{change}, with any other changed setting (press **Reset**, or **Start** after this run "
+        f"ends). The run below keeps training on {kept} and its own settings."
     )
 
 
@@ -456,10 +460,9 @@ widgets.run_buttons(
     stop=life.stop,
     reset=life.reset,
     reset_help="Put this run aside (kept below) and apply the current settings.",
+    changed_note=_data_note(run.config, settings) if run is not None else None,
 )
 
-if run is not None and run.config.data != settings.data:
-    st.info(_data_note(run.config.data, settings.data), icon=":material/upload:")
 if run is not None:
     st.caption(
         f"This run: **{safe_text.literal(run_title(run.config))}**; classes {', '.join(run.class_names)}; "

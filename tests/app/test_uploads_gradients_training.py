@@ -136,8 +136,10 @@ def test_a_new_upload_never_touches_the_run_in_progress():
     at.run()
     assert_no_exception(at)
     assert at.session_state["lt_run"] is run and run.config.data is None
-    assert "Your upload applies to the next run" in texts(at, "info")
-    assert "keeps training on its built-in image" in texts(at, "info")
+    notes = texts(at, "info")
+    assert "Your upload applies to the next run, with any other changed setting" in notes
+    assert "keeps training on its built-in image and its own settings" in notes
+    assert "The settings changed since this run started" not in notes, "one note, not two"
     steps = run.steps_done
     at.run()
     assert at.session_state["lt_run"] is run and run.steps_done > steps, "the run goes on"
