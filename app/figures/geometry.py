@@ -147,7 +147,7 @@ def extension_surface_figure(
             "yaxis": {"title": axis_titles[1], "range": [0, 1]},
             "zaxis": {"title": "loss", "range": [0, 1.05]},
             "aspectmode": "cube",
-            "camera": {"eye": {"x": 1.75, "y": -1.85, "z": 1.0}, "center": {"x": 0, "y": 0, "z": -0.08}},
+            "camera": {"eye": {"x": 2.0, "y": -2.1, "z": 1.12}, "center": {"x": -0.05, "y": -0.04, "z": -0.08}},
         }
     )
     base_layout(fig, height)
