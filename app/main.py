@@ -13,6 +13,7 @@ from app import (
     params,  # noqa: F401  (registers every page's parameters before any page runs)
     presentation,
     state,
+    uploads,
     warmup,  # noqa: F401  (heavy imports complete before any page runs: see app/warmup.py)
 )
 
@@ -56,4 +57,5 @@ presentation.sidebar_controls()  # projector mode (top of the sidebar, before th
 navigation.run()
 if registered:
     state.publish(page_name)  # the address bar holds the whole view
-presentation.share_controls(navigation.url_path)  # "Share and export" (bottom of the sidebar)
+# "Share and export" (bottom of the sidebar); a link never carries an upload, and says so
+presentation.share_controls(navigation.url_path, uploads.link_note())

@@ -250,11 +250,12 @@ def sidebar_controls() -> None:
     apply_style()
 
 
-def share_controls(url_path: str = "") -> None:
+def share_controls(url_path: str = "", note: str | None = None) -> None:
     """The "copy link" box of the sidebar (the code box has a copy button) and the export format.
 
     The link carries every query parameter of this view except projector mode; ``url_path``
     (the current page's, ``st.navigation(...).url_path``) is only used outside a browser.
+    ``note``: what the link leaves out, shown under it.
     """
     import streamlit as st
 
@@ -262,6 +263,8 @@ def share_controls(url_path: str = "") -> None:
     with st.sidebar.expander("Share and export", icon=":material/share:"):
         st.caption("Link to this view (copy it with the button on the right of the box):")
         st.code(view_url(query, url_path), language=None, wrap_lines=True)
+        if note:
+            st.caption(note)
         st.radio(
             "The camera button of the charts saves",
             EXPORT_FORMATS,

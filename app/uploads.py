@@ -293,6 +293,17 @@ def current_store() -> UploadStore:
     return store if isinstance(store, UploadStore) else UploadStore()
 
 
+LINK_NOTE = (
+    "Your uploaded files stay in this browser session: a link never carries them, so it opens "
+    "the page's built-in scene with these settings."
+)
+
+
+def link_note() -> str | None:
+    """What a link to this view leaves out while a mask is stored (the upload), else ``None``."""
+    return LINK_NOTE if current_store().mask is not None else None
+
+
 def _messages() -> dict[str, str]:
     messages: dict[str, str] = st.session_state.setdefault(MESSAGE_KEY, {})
     return messages

@@ -131,6 +131,9 @@ def share_link(page: str, params: Any, container: Any = None) -> None:
     where.code(
         presentation.view_url(state.view_query(page, params), url_path=page), language=None, wrap_lines=True
     )
+    note = uploads.link_note()
+    if note:
+        where.caption(note)
 
 
 def page_header(page: str, title: str, intuition: str) -> None:

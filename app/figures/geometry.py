@@ -147,7 +147,12 @@ def extension_surface_figure(
             "yaxis": {"title": axis_titles[1], "range": [0, 1]},
             "zaxis": {"title": "loss", "range": [0, 1.05]},
             "aspectmode": "cube",
-            "camera": {"eye": {"x": 2.0, "y": -2.1, "z": 1.12}, "center": {"x": -0.05, "y": -0.04, "z": -0.08}},
+            # far and low-left enough for the surface, its corners and the loss axis to fit a
+            # 330 px column (1024 px with the sidebar open) as well as a wide one
+            "camera": {
+                "eye": {"x": 2.0, "y": -2.1, "z": 1.12},
+                "center": {"x": -0.05, "y": -0.04, "z": -0.08},
+            },
         }
     )
     base_layout(fig, height)

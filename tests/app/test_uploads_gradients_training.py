@@ -148,3 +148,19 @@ def test_a_new_upload_never_touches_the_run_in_progress():
     assert_no_exception(at)
     fresh = at.session_state["lt_run"]
     assert fresh is not run and fresh.config.data is not None and fresh.sample.shape == (21, 32)
+
+
+# ------------------------------------------------------------------------------------ links
+
+
+def test_links_say_they_never_carry_an_upload():
+    """A link to a view opens the built-in scene: with a mask stored, the page's link and the
+    sidebar's "Share and export" box say so; without one, neither does."""
+    note = uploads.LINK_NOTE
+    at = open_with("gradients.py", store())
+    captions = [str(c.value) for c in at.caption]
+    assert captions.count(note) == 2
+    link_index = next(i for i, c in enumerate(captions) if c.startswith("Link to this view (the address bar"))
+    assert note in captions[link_index:]
+    at = open_with("gradients.py", None)
+    assert note not in texts(at, "caption")
