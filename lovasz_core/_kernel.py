@@ -25,8 +25,8 @@ rows of ≥ 2¹⁵ errors < 2 sorted one by one as int32   B2 C21 256² (torch.s
   keys ``2·bits + fg``, each row differentiated in      109 → 43 ms fwd+bwd; peak memory 0.51 →
   row-sized buffers (4 radix passes, not 8)             0.27 of kornia's
 shorter rows 2¹⁷ elements at a time as truncated      B8 C21 64² (1 thread, CPU time): 31.4 → 15.9
-  int32 keys ``row·2^(31−b) + bits >> (b−1)``, then   ms fwd+bwd; the fix-up of colliding keys
-  runs of equal keys sorted by their full keys        is ~15 % of it
+  int32 keys ``row·2^(31−b) + bits >> (b−1)``, then     ms fwd+bwd; the fix-up of colliding keys
+  runs of equal keys sorted by their full keys          is ~15 % of it
 ====================================================  ==================================================
 
 On CUDA, ``torch.sort`` sorts the packed int64 keys; on a CPU where NumPy's sort is not the faster,
