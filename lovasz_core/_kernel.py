@@ -56,7 +56,7 @@ _MAX_SORT_THREADS = 8
 # torch sorts 1-D integer tensors of at least this many elements (ATen's GRAIN_SIZE) with its
 # parallel radix sort: rows this long are sorted one by one as int32 keys (4 passes, not 8).
 _ROW_SORT_MIN = 1 << 15
-_INT32_MIN = 1 << 16  # shorter rows, this many elements in all: chunks of rows as truncated int32 keys
+_INT32_MIN = 1 << 17  # shorter rows, this many elements in all: chunks of rows as truncated int32 keys
 _INT32_CHUNK = 1 << 17  # elements per sort of truncated int32 keys
 
 _pool: ThreadPoolExecutor | None = None
@@ -310,19 +310,21 @@ def _order_runs_of_equal_keys(sorted_keys: Tensor, order: Tensor, full_sorted: T
     full_sorted.index_copy_(0, positions, full_sorted.index_select(0, moved))
 
 
-def _sort_int32_chunk(full: Tensor, keys_out: Tensor, sorted_out: Tensor, order_out: Tensor) -> Tensor:
+def _sort_int32_chunk(
+    full: Tensor, keys_out: Tensor, sorted_out: Tensor, order_out: Tensor
+) -> tuple[Tensor, Tensor]:
     """Sort the rows of one chunk of exact int32 keys ``full`` [r, N] = ``2·bits + fg``.
 
     One row is sorted by its keys. Several rows are sorted together by truncated keys
     ``row·2^(31−b) + (bits >> (b − 1))`` (b = bits of r − 1; bits < 2³⁰ as errors < 2), which
     keep rows apart in one positive int32, and then every run of equal truncated keys by its
-    full keys. Returns the full keys in sorted order (in ``sorted_out`` or ``keys_out``) and
-    writes the flat order into ``order_out`` ([r·N] buffers).
+    full keys. Writes the flat order into ``order_out`` and returns ``(full keys in sorted
+    order, free buffer)``: ``sorted_out`` and ``keys_out`` ([r·N] int32), in some order.
     """
     rows, length = full.shape
     if rows == 1:
         torch.sort(full.view(-1), stable=True, out=(sorted_out, order_out))
-        return sorted_out
+        return sorted_out, keys_out
     shift = (rows - 1).bit_length()
     keys = torch.bitwise_right_shift(full, shift, out=keys_out.view(rows, length))
     row_offsets = torch.arange(rows, dtype=torch.int32, device=full.device).bitwise_left_shift_(31 - shift)
@@ -330,33 +332,38 @@ def _sort_int32_chunk(full: Tensor, keys_out: Tensor, sorted_out: Tensor, order_
     torch.sort(keys.view(-1), stable=True, out=(sorted_out, order_out))
     full_sorted = torch.index_select(full.view(-1), 0, order_out, out=keys_out)  # keys are spent
     _order_runs_of_equal_keys(sorted_out, order_out, full_sorted)
-    return full_sorted
+    return full_sorted, sorted_out
 
 
 def _int32_chunks(errors: Tensor, full: Tensor, scale: Tensor, loss: Tensor, per_chunk: int) -> None:
-    """The chunks of ``per_chunk`` rows of :func:`_kernel_int32`, one at a time in reused buffers."""
+    """The chunks of ``per_chunk`` rows of :func:`_kernel_int32`, one at a time.
+
+    A chunk's errors (spent once ``full`` holds the keys) take its keys, then its sorted errors
+    or fg, then its result; its slice of ``full`` (spent after the sort) is a workspace. Beyond
+    the inputs, 16 bytes per element of one chunk: sorted keys, order, one workspace.
+    """
     rows, length = errors.shape
     size = min(rows, per_chunk) * length
     device = errors.device
-    keys_buffer = torch.empty(size, dtype=torch.int32, device=device)
     sorted_buffer = torch.empty(size, dtype=torch.int32, device=device)
     order_buffer = torch.empty(size, dtype=torch.int64, device=device)
-    fg_buffer = torch.empty(size, dtype=torch.int32, device=device)
-    workspace = torch.empty((2, size), dtype=errors.dtype, device=device)
+    spare_buffer = torch.empty(size, dtype=errors.dtype, device=device)
     for start in range(0, rows, per_chunk):
         stop = min(rows, start + per_chunk)
         chunk = (stop - start, length)
         count = chunk[0] * length
-        order = order_buffer[:count]
-        full_sorted = _sort_int32_chunk(full[start:stop], keys_buffer[:count], sorted_buffer[:count], order)
-        fg_sorted = torch.bitwise_and(full_sorted, 1, out=fg_buffer[:count])
+        chunk_errors, chunk_full, order = errors[start:stop].view(-1), full[start:stop], order_buffer[:count]
+        full_sorted, free = _sort_int32_chunk(
+            chunk_full, chunk_errors.view(torch.int32), sorted_buffer[:count], order
+        )
+        fg_sorted = torch.bitwise_and(full_sorted, 1, out=free)
         fg_sorted = fg_sorted.view(torch.float32).copy_(fg_sorted).view(chunk)  # 0/1 → 0.0/1.0 in place
         errors_sorted = full_sorted.bitwise_right_shift_(1).view(torch.float32).view(chunk)  # keys >= 0
-        spare = workspace[:, :count].view(2, *chunk)
+        workspace = (chunk_full.view(torch.float32), spare_buffer[:count].view(chunk))
         loss[start:stop], grad = _sorted_losses_and_gradients(
-            errors_sorted, fg_sorted, scale[start:stop], (spare[0], spare[1])
+            errors_sorted, fg_sorted, scale[start:stop], workspace
         )
-        errors[start:stop].view(-1).scatter_(0, order, grad.view(-1))  # spent errors receive the result
+        chunk_errors.scatter_(0, order, grad.view(-1))  # a permutation: the whole chunk is the result
 
 
 def _kernel_int32(errors: Tensor, fg: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
