@@ -127,8 +127,8 @@ def test_sorted_panels_are_linked_and_coloured_by_fg():
     )
     bars = [t for t in fig.data if isinstance(t, go.Bar)]
     assert len(bars) == 2
-    assert list(bars[0].marker.color) == [1.0, 0.0, 1.0, 0.0]  # on a two-colour scale: fg, bg
-    assert [c[1] for c in bars[0].marker.colorscale] == [FALSE_POSITIVE_COLOR, FALSE_NEGATIVE_COLOR]
+    fg_bg = [FALSE_NEGATIVE_COLOR, FALSE_POSITIVE_COLOR, FALSE_NEGATIVE_COLOR, FALSE_POSITIVE_COLOR]
+    assert [list(bar.marker.color) for bar in bars] == [fg_bg, fg_bg]  # fg, bg: one colour string each
     assert list(bars[0].marker.opacity) == [1.0, 1.0, common_figures.FADED, common_figures.FADED]
     running = fig.data[_names(fig).index("running loss")]
     assert np.isclose(running.y[-1], float(np.sum(errors * grad)))
