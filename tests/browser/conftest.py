@@ -9,7 +9,7 @@ README's images).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -73,10 +73,31 @@ def screenshot_dir(tmp_path_factory) -> Path:
     return directory
 
 
+# Counts the script runs that have ended since the page loaded: a MutationObserver on the app's
+# run state (installed on first use), so that a test can wait for the run that its action starts.
+RUNS_ENDED_JS = """
+() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!window.__runsEnded || window.__runsEnded.app !== app) {
+    const watch = { app, count: 0 };
+    new MutationObserver((records) => {
+      for (const record of records) if (record.oldValue === 'running') watch.count += 1;
+    }).observe(app, { attributeFilter: ['data-test-script-state'], attributeOldValue: true });
+    window.__runsEnded = watch;
+  }
+  return window.__runsEnded.count;
+}
+"""
+
+
 def wait_idle(tab, timeout_ms: int = 60_000) -> None:
     """Wait until the app has rendered and its script is not running."""
     tab.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     tab.wait_for_timeout(300)
+    _wait_settled(tab, timeout_ms)
+
+
+def _wait_settled(tab, timeout_ms: int) -> None:
     tab.wait_for_selector(IDLE_SELECTOR, timeout=timeout_ms)
     # The script may be done while lazily loaded elements (plotly, dataframes) still show their
     # loading skeletons: wait until they are drawn, so that screenshots show the real page.
@@ -84,6 +105,34 @@ def wait_idle(tab, timeout_ms: int = 60_000) -> None:
         "() => document.querySelectorAll('[data-testid^=\"stSkeleton\"]').length === 0",
         timeout=timeout_ms,
     )
+
+
+def rerun_and_wait(tab, action: Callable[[], object], timeout_ms: int = 120_000) -> None:
+    """Do ``action`` (a click, an upload) on an idle page, then wait for the script run that it
+    starts to end and for the page to settle.
+
+    ``action`` must start a run (a widget that changes its value does). A run of a few
+    milliseconds may never be drawn as running (React merges its start and its end into one
+    update): when no run is seen to end within 2 s, wait as :func:`wait_idle` does, a little longer.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    tab.wait_for_selector(IDLE_SELECTOR, timeout=timeout_ms)
+    before = tab.evaluate(RUNS_ENDED_JS)
+    action()
+    try:
+        tab.wait_for_function("(before) => window.__runsEnded.count > before", arg=before, timeout=2_000)
+    except PlaywrightTimeoutError:
+        tab.wait_for_timeout(500)
+        tab.wait_for_selector(IDLE_SELECTOR, timeout=timeout_ms)
+        tab.wait_for_timeout(500)
+    _wait_settled(tab, timeout_ms)
+
+
+def settle_frames(tab) -> None:
+    """Wait for the web fonts and two animation frames (a resized window is laid out and painted)."""
+    tab.wait_for_function("() => document.fonts.status === 'loaded'")
+    tab.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def open_page(tab, base_url: str, url_path: str = "", query: str = "") -> None:

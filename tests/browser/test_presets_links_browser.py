@@ -10,7 +10,7 @@ import pytest
 
 from app import params, state  # noqa: F401  (params registers every page)
 
-from .conftest import assert_no_exception_box, open_page, wait_idle
+from .conftest import assert_no_exception_box, open_page, rerun_and_wait, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -35,10 +35,7 @@ def _numbers(tab) -> list[str]:
 def _choose(tab, preset: str) -> None:
     picker = tab.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]', has_text="Preset").first
     picker.click()
-    tab.get_by_role("option", name=preset, exact=True).click()
-    wait_idle(tab)
-    tab.wait_for_timeout(500)
-    wait_idle(tab)
+    rerun_and_wait(tab, tab.get_by_role("option", name=preset, exact=True).click)
 
 
 @pytest.mark.parametrize("page_name", PAGES)

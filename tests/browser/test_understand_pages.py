@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from .conftest import assert_no_exception_box, open_page, wait_idle
+from .conftest import assert_no_exception_box, open_page, settle_frames, wait_idle
 
 pytestmark = pytest.mark.browser
 PLOT = ".js-plotly-plot"
@@ -28,7 +28,7 @@ def _metric_value(page, label: str) -> str:
 
 def _shot(page, screenshot_dir, name: str) -> None:
     page.set_viewport_size({"width": 1400, "height": 2600})
-    page.wait_for_timeout(1200)
+    settle_frames(page)
     page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 1000})
 
@@ -180,5 +180,5 @@ def test_formulas_fit_a_1024_pixel_projector(page, app_url, screenshot_dir, path
     assert page.evaluate(OVERFLOWING_FORMULAS) == []
     name = f"understand_1024_{path or 'home'}" + ("_3px" if query else "")
     page.set_viewport_size({"width": 1024, "height": 2400})
-    page.wait_for_timeout(1200)
+    settle_frames(page)
     page.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)

@@ -79,7 +79,7 @@ def _open(page, app_url: str, url: str) -> None:
     page.goto(f"{app_url}/{url}", wait_until="domcontentloaded")
     wait_idle(page, timeout_ms=240_000)
     page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary', has_text="Your data").click()
-    page.wait_for_timeout(300)
+    uploader(page, "Mask").wait_for(state="visible")
     assert_no_exception_box(page)
 
 
@@ -103,7 +103,7 @@ def test_a_mask_an_image_and_every_bad_file(page, app_url, tmp_path, url):
     built_in = _main_text(page)
     for case, label, path, words in _bad_files(tmp_path):
         shown_before = _info(page)
-        upload(page, label, path)
+        upload(page, label, path, refused=words if case == "over 5 MB" else None)
         errors = _errors(page)
         if case == "over 5 MB":  # the uploader itself refuses it (max_upload_size): it never arrives
             assert words in uploader(page, label).inner_text(), case

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .conftest import wait_idle
+from .conftest import rerun_and_wait
 
 
 def write_npy(path: Path, array: np.ndarray) -> Path:
@@ -25,9 +25,15 @@ def uploader(page, label: str):
     return page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"]').filter(has_text=label)
 
 
-def upload(page, label: str, path: Path) -> None:
-    """Give ``path`` to that uploader and wait for the reruns it starts."""
-    uploader(page, label).locator('input[type="file"]').set_input_files(str(path))
-    wait_idle(page, timeout_ms=120_000)
-    page.wait_for_timeout(500)
-    wait_idle(page, timeout_ms=120_000)
+def upload(page, label: str, path: Path, refused: str | None = None) -> None:
+    """Give ``path`` to that uploader and wait for the script run it starts to end.
+
+    ``refused``: the uploader itself refuses the file (over ``max_upload_size``): no run starts;
+    wait instead until the uploader shows these words.
+    """
+    chooser = uploader(page, label).locator('input[type="file"]')
+    if refused is not None:
+        chooser.set_input_files(str(path))
+        uploader(page, label).get_by_text(refused).wait_for(timeout=120_000)
+        return
+    rerun_and_wait(page, lambda: chooser.set_input_files(str(path)))
