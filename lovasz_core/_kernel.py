@@ -24,7 +24,7 @@ sorts of ≤ 2¹⁹ keys (cache-sized) above 2²⁰ elements  ~2× per element o
 rows of ≥ 2¹⁵ errors < 2 sorted one by one as int32   B2 C21 256² (torch.sort machine, 2 threads):
   keys ``2·bits + fg``, each row differentiated in      109 → 43 ms fwd+bwd; peak memory 0.51 →
   row-sized buffers (4 radix passes, not 8)             0.27 of kornia's
-shorter rows 2¹⁷ elements at a time as truncated      B8 C21 64² (1 thread, CPU time): 31.4 → 15.9
+shorter rows 2¹⁸ elements at a time as truncated      B8 C21 64² (1 thread, CPU time): 31.4 → 15.9
   int32 keys ``row·2^(31−b) + bits >> (b−1)``, then     ms fwd+bwd; the fix-up of colliding keys
   runs of equal keys sorted by their full keys          is ~15 % of it
 ====================================================  ==================================================
@@ -59,7 +59,7 @@ _NUMPY_SORT_MARGIN = 1.25  # NumPy's best must beat torch's by this factor (0.20
 # parallel radix sort: rows this long are sorted one by one as int32 keys (4 passes, not 8).
 _ROW_SORT_MIN = 1 << 15
 _INT32_MIN = 1 << 17  # shorter rows, this many elements in all: chunks of rows as truncated int32 keys
-_INT32_CHUNK = 1 << 17  # elements per sort of truncated int32 keys
+_INT32_CHUNK = 1 << 18  # elements per sort of truncated int32 keys
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
