@@ -126,10 +126,15 @@ def test_sorted_panels_are_linked_and_coloured_by_fg():
         errors, fg, jaccard, grad, k=2, threshold_rank=3, selected_rank=3
     )
     bars = [t for t in fig.data if isinstance(t, go.Bar)]
-    assert len(bars) == 2
-    fg_bg = [FALSE_NEGATIVE_COLOR, FALSE_POSITIVE_COLOR, FALSE_NEGATIVE_COLOR, FALSE_POSITIVE_COLOR]
-    assert [list(bar.marker.color) for bar in bars] == [fg_bg, fg_bg]  # fg, bg: one colour string each
-    assert list(bars[0].marker.opacity) == [1.0, 1.0, common_figures.FADED, common_figures.FADED]
+    # Panels ① and ③: the pixels of class c in the false-negative colour, the others in the
+    # false-positive colour, one colour string per trace, overlaid at their own ranks.
+    assert [bar.name for bar in bars] == ["m, class c", "m, not c", "g, class c", "g, not c"]
+    assert [bar.marker.color for bar in bars] == [FALSE_NEGATIVE_COLOR, FALSE_POSITIVE_COLOR] * 2
+    assert [list(bar.x) for bar in bars] == [[1, 3], [2, 4]] * 2
+    assert list(bars[0].y) == [0.9, 0.4] and list(bars[3].y) == list(grad[[1, 3]])
+    assert list(bars[0].marker.opacity) == [1.0, common_figures.FADED]  # ranks after k = 2 fade
+    assert list(bars[1].marker.opacity) == [1.0, common_figures.FADED]
+    assert fig.layout.barmode == "overlay" and {bar.width for bar in bars} == {sorting_figures.BAR_WIDTH}
     running = fig.data[_names(fig).index("running loss")]
     assert np.isclose(running.y[-1], float(np.sum(errors * grad)))
     cursors = [s for s in fig.layout.shapes if s.x0 == 2.5]

@@ -330,7 +330,11 @@ def test_sorting_malformed_url_warns():
 def test_sorting_charts_highlight_the_prefix():
     at = run_page("sorting_errors.py", {"se_k": "5"})
     panels = plotly_specs(at)[4]
-    opacity = decode(panels["data"][0]["marker"]["opacity"])
+    opacity_at: dict[int, float] = {}  # panel ①'s bars: class c and the others, one trace each
+    for bar in (t for t in panels["data"] if t.get("name") in ("m, class c", "m, not c")):
+        opacity_at.update(zip(decode(bar["x"]), decode(bar["marker"]["opacity"]), strict=True))
+    opacity = [opacity_at[rank] for rank in sorted(opacity_at)]
+    assert sorted(opacity_at) == list(range(1, len(opacity) + 1))
     assert opacity[:5] == [1.0] * 5 and opacity[5] < 1.0
     truth_map = plotly_specs(at)[0]
     assert "the k largest errors" in [t.get("name") for t in truth_map["data"]]
