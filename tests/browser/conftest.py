@@ -129,6 +129,20 @@ def rerun_and_wait(tab, action: Callable[[], object], timeout_ms: int = 120_000)
     _wait_settled(tab, timeout_ms)
 
 
+def wait_quiet(tab, quiet_ms: int = 1_000, timeout_ms: int = 120_000) -> None:
+    """Wait until the page is idle and no script run has ended for ``quiet_ms``: for an action
+    that may or may not start a run (a file the uploader itself refuses can still drop the file
+    it held), so that a late run cannot be taken for the next action's."""
+    tab.evaluate(RUNS_ENDED_JS)
+    for _ in range(max(1, timeout_ms // quiet_ms)):
+        tab.wait_for_selector(IDLE_SELECTOR, timeout=timeout_ms)
+        count = tab.evaluate(RUNS_ENDED_JS)
+        tab.wait_for_timeout(quiet_ms)
+        if tab.evaluate(RUNS_ENDED_JS) == count and tab.locator(IDLE_SELECTOR).count():
+            return
+    raise AssertionError(f"the page kept running scripts for {timeout_ms} ms")
+
+
 def settle_frames(tab) -> None:
     """Wait for the web fonts and two animation frames (a resized window is laid out and painted)."""
     tab.wait_for_function("() => document.fonts.status === 'loaded'")

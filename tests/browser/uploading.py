@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .conftest import rerun_and_wait
+from .conftest import RUNS_ENDED_JS, rerun_and_wait, wait_quiet
 
 
 def write_npy(path: Path, array: np.ndarray) -> Path:
@@ -28,12 +28,15 @@ def uploader(page, label: str):
 def upload(page, label: str, path: Path, refused: str | None = None) -> None:
     """Give ``path`` to that uploader and wait for the script run it starts to end.
 
-    ``refused``: the uploader itself refuses the file (over ``max_upload_size``): no run starts;
-    wait instead until the uploader shows these words.
+    ``refused``: the uploader itself refuses the file (over ``max_upload_size``): the file never
+    arrives; wait until the uploader shows these words and any run it started (dropping the file
+    the uploader held) has ended.
     """
     chooser = uploader(page, label).locator('input[type="file"]')
     if refused is not None:
+        page.evaluate(RUNS_ENDED_JS)  # count from here
         chooser.set_input_files(str(path))
         uploader(page, label).get_by_text(refused).wait_for(timeout=120_000)
+        wait_quiet(page)
         return
     rerun_and_wait(page, lambda: chooser.set_input_files(str(path)))
