@@ -75,14 +75,11 @@ def _kernel_sort(errors: Tensor, fg: Tensor) -> None:
     is the faster): int32 keys, rows of at least 2¹⁵ one by one and shorter rows in chunks of
     truncated keys (:func:`_kernel._sort_int32_chunk`); else :func:`sort_rows`."""
     rows, length = errors.shape
-    int32 = errors.device.type == "cpu" and (
-        length >= _kernel._ROW_SORT_MIN or rows * length >= _kernel._INT32_MIN
-    )
-    if not int32 or _kernel._numpy_sort_applies(errors.device, rows, length):
+    per_chunk = _kernel.int32_rows_per_chunk(errors.device, rows, length)
+    if per_chunk is None or _kernel._numpy_sort_applies(errors.device, rows, length):
         sort_rows(errors, fg)
         return
     full = errors.view(torch.int32).mul(2).add_(fg.to(torch.int32))
-    per_chunk = 1 if length >= _kernel._ROW_SORT_MIN else max(1, _kernel._INT32_CHUNK // length)
     size = min(rows, per_chunk) * length
     keys, ordered = torch.empty(size, dtype=torch.int32), torch.empty(size, dtype=torch.int32)
     order = torch.empty(size, dtype=torch.int64)

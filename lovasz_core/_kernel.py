@@ -379,7 +379,15 @@ def _int32_chunks(errors: Tensor, full: Tensor, scale: Tensor, loss: Tensor, per
         chunk_errors.scatter_(0, order, grad.view(-1))  # a permutation: the whole chunk is the result
 
 
-def _kernel_int32(errors: Tensor, fg: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
+def int32_rows_per_chunk(device: torch.device, rows: int, length: int) -> int | None:
+    """Rows per sort of the CPU's int32 path for ``[rows, length]`` float32 errors below 2 (1 for
+    rows of at least ``_ROW_SORT_MIN``), or None where that path does not apply."""
+    if device.type != "cpu" or (length < _ROW_SORT_MIN and rows * length < _INT32_MIN):
+        return None
+    return 1 if length >= _ROW_SORT_MIN else max(1, _INT32_CHUNK // length)
+
+
+def _kernel_int32(errors: Tensor, fg: Tensor, scale: Tensor, per_chunk: int) -> tuple[Tensor, Tensor]:
     """float32 errors below 2 (every softmax error is) sorted as int32 keys on the CPU, in chunks.
 
     The exact key ``2·bits + fg`` of an error below 2 fits in a positive int32: torch's radix sort
@@ -389,11 +397,10 @@ def _kernel_int32(errors: Tensor, fg: Tensor, scale: Tensor) -> tuple[Tensor, Te
     Each chunk is differentiated in chunk-sized buffers and its gradient scattered into its spent
     errors: no [G, N] buffer beyond the inputs.
     """
-    rows, length = errors.shape
+    rows = errors.shape[0]
     full = fg.view(torch.int32)
     full.copy_(fg)  # 0.0/1.0 → 0/1 in place
     full.add_(errors.view(torch.int32), alpha=2)
-    per_chunk = 1 if length >= _ROW_SORT_MIN else max(1, _INT32_CHUNK // length)
     loss = torch.empty(rows, dtype=errors.dtype, device=errors.device)
     _int32_chunks(errors, full, scale, loss, per_chunk)
     return loss, errors
@@ -453,8 +460,9 @@ def lovasz_kernel(buffers: list[Tensor], coefficient: Tensor) -> tuple[Tensor, T
         spare = keys.view(torch.float32).view(2, rows, length)  # the keys' slots: the workspace
         loss, grad = _sorted_losses_and_gradients(errors, fg, scale, (spare[0], spare[1]))
         return loss, errors.view(-1).scatter_(0, order, grad.view(-1)).view(rows, length)
-    if on_cpu and (length >= _ROW_SORT_MIN or rows * length >= _INT32_MIN) and bool(errors.amax() < 2.0):
-        return _kernel_int32(errors, fg, scale)
+    per_chunk = int32_rows_per_chunk(errors.device, rows, length)
+    if per_chunk is not None and bool(errors.amax() < 2.0):
+        return _kernel_int32(errors, fg, scale, per_chunk)
     if on_cpu and rows > 1 and rows * length > _CPU_SINGLE_SORT_MAX:
         return _kernel_chunked(errors, fg, scale)
     keys = _packed_keys(errors, fg)
