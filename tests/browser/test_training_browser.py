@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .conftest import assert_no_exception_box, wait_idle
 
@@ -57,9 +58,13 @@ def test_live_training_refreshes_then_pauses(page, app_url, screenshot_dir):
     assert paused_at is not None and 0 < paused_at < 2000
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # curves, "where each loss would push"
     # truth + 3 masks, live and in the replay (the replay's images may arrive just after the rerun)
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=\"stImage\"]').length >= 8", timeout=SLOW_MS
-    )
+    images = "document.querySelectorAll('[data-testid=\"stImage\"]').length"
+    try:
+        page.wait_for_function(f"() => {images} >= 8", timeout=60_000)
+    except PlaywrightTimeoutError:
+        main = page.locator('[data-testid="stMain"]').inner_text()
+        replay = main[main.find("Replay") :][:400]
+        pytest.fail(f"{page.evaluate(images)} images after Pause at step {paused_at}, not 8; {replay!r}")
     assert_no_exception_box(page)
 
 
