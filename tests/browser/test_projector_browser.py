@@ -168,6 +168,8 @@ def _measure(browser, app_url, screenshot_dir, url_path, sizes, query, sidebar_o
     failures = []
     try:
         _open(tab, app_url, url_path, query)
+        if sidebar_open:
+            assert tab.locator('[data-testid="stSidebarNav"]').count() == 1, "no page navigation"
         for width, height in sizes:
             tab.set_viewport_size({"width": width, "height": height})
             _settle(tab, sidebar_open)
@@ -203,7 +205,8 @@ def test_pages_fit_a_phone(browser, app_url, screenshot_dir, url_path):
 
 @pytest.mark.parametrize("url_path", PAGES)
 def test_pages_fit_the_default_window(browser, app_url, screenshot_dir, url_path):
-    """The default 1400 × 1000 window (normal mode, sidebar open): nothing is cut off."""
+    """The default 1400 × 1000 window (normal mode, sidebar open): the page renders without an
+    exception box, with the page navigation in the sidebar, and nothing is cut off."""
     failures = _measure(browser, app_url, screenshot_dir, url_path, [DESKTOP], "", True, "desktop")
     assert not failures, "\n".join(failures)
 
