@@ -11,6 +11,8 @@ label. Screenshots (the window, and the whole page) go to the screenshot directo
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from .conftest import assert_no_exception_box, wait_idle
@@ -156,6 +158,26 @@ def _screenshots(tab, path_stem: str) -> None:
     tab.set_viewport_size(size)
 
 
+def _navigation_problems(tab) -> list[str]:
+    """The sidebar lists every page of :data:`PAGES` (one message if not)."""
+    links = tab.locator('[data-testid="stSidebarNav"] a')
+    hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+    listed = sorted(urlsplit(href).path.strip("/") or "home" for href in hrefs)
+    return [] if listed == sorted(PAGES) else [f"the navigation lists {listed}, not {sorted(PAGES)}"]
+
+
+def _outside_hosts(tab, app_url: str, requests: list[str]) -> list[str]:
+    """Requests (``requests``: every URL the tab asked) to a host but the app's own, and a page
+    icon from elsewhere: one message per problem."""
+    own = urlsplit(app_url).netloc
+    web = {urlsplit(url).netloc for url in requests if urlsplit(url).scheme in ("http", "https", "ws", "wss")}
+    problems = [f"requests to other hosts: {sorted(web - {own})}"] if web - {own} else []
+    icon = tab.locator('link[rel="shortcut icon"], link[rel="icon"]').first.get_attribute("href") or ""
+    if urlsplit(icon).netloc not in ("", own):
+        problems.append(f"the page icon comes from {icon}")
+    return problems
+
+
 def _measure(browser, app_url, screenshot_dir, url_path, sizes, query, sidebar_open, prefix) -> list[str]:
     """Open the page once, then at each window size: the overflows and the small metric values.
 
@@ -165,11 +187,13 @@ def _measure(browser, app_url, screenshot_dir, url_path, sizes, query, sidebar_o
     context = browser.new_context(viewport={"width": width, "height": height})
     tab = context.new_page()
     tab.set_default_timeout(120_000)
+    requests: list[str] = []
+    tab.on("request", lambda request: requests.append(request.url))
     failures = []
     try:
         _open(tab, app_url, url_path, query)
         if sidebar_open:
-            assert tab.locator('[data-testid="stSidebarNav"]').count() == 1, "no page navigation"
+            failures += _navigation_problems(tab)
         for width, height in sizes:
             tab.set_viewport_size({"width": width, "height": height})
             _settle(tab, sidebar_open)
@@ -182,6 +206,8 @@ def _measure(browser, app_url, screenshot_dir, url_path, sizes, query, sidebar_o
                 failures.append(f"{len(problems)} element(s) overflow on {where}:\n" + "\n".join(problems))
             if small:
                 failures.append(f"metric values smaller than their labels on {where}:\n" + "\n".join(small))
+        if sidebar_open:  # after the screenshots: late requests (fonts, the favicon) are in
+            failures += _outside_hosts(tab, app_url, requests)
     finally:
         context.close()
     return failures
@@ -206,7 +232,8 @@ def test_pages_fit_a_phone(browser, app_url, screenshot_dir, url_path):
 @pytest.mark.parametrize("url_path", PAGES)
 def test_pages_fit_the_default_window(browser, app_url, screenshot_dir, url_path):
     """The default 1400 × 1000 window (normal mode, sidebar open): the page renders without an
-    exception box, with the page navigation in the sidebar, and nothing is cut off."""
+    exception box, the sidebar lists every page, no request goes to a host but the app's own,
+    and nothing is cut off."""
     failures = _measure(browser, app_url, screenshot_dir, url_path, [DESKTOP], "", True, "desktop")
     assert not failures, "\n".join(failures)
 
