@@ -302,14 +302,20 @@ def plotly_chart(
     return result
 
 
+# Traces drawn in a 3-D scene: plotly scales the scene with the plot's height, so a taller plot
+# in a narrow column (1024 px with the sidebar open) would cut the scene off left and right.
+SCENE_TRACES = frozenset({"surface", "scatter3d", "mesh3d", "cone", "streamtube", "volume", "isosurface"})
+
+
 def projector_figure(fig: Any) -> Any:
-    """A copy of ``fig`` for the projector: taller, with larger text."""
+    """A copy of ``fig`` for the projector: larger text, and taller unless it has a 3-D scene."""
     import plotly.graph_objects as go
 
     big = go.Figure(fig)
-    height = big.layout.height or 450
+    height = int(big.layout.height or 450)
     size = (big.layout.font.size if big.layout.font and big.layout.font.size else 12) + 4
-    big.update_layout(height=scaled_height(int(height), True), font={"size": size})
+    in_scene = any(trace.type in SCENE_TRACES for trace in big.data)
+    big.update_layout(height=height if in_scene else scaled_height(height, True), font={"size": size})
     return big
 
 

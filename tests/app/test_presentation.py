@@ -73,6 +73,15 @@ def test_projector_figure_is_a_taller_copy_with_larger_text():
     assert fig.layout.height == 300 and fig.layout.font.size is None  # the original is untouched
 
 
+def test_projector_figure_keeps_the_height_of_a_3d_scene():
+    """plotly sizes a 3-D scene by the plot's height: taller would cut it off in a narrow column."""
+    from app.presentation import projector_figure
+
+    fig = go.Figure(go.Surface(z=[[0, 1], [1, 2]]), layout={"height": 560})
+    big = projector_figure(fig)
+    assert big.layout.height == 560 and big.layout.font.size > 12
+
+
 def _font_rem(css: str, selector: str) -> float:
     """The ``font-size`` (in rem) of the first rule of ``css`` whose selector list ends with ``selector``."""
     match = re.search(re.escape(selector) + r"\s*\{[^}]*font-size:\s*([\d.]+)rem", css)
