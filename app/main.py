@@ -12,6 +12,7 @@ import streamlit as st
 from app import (
     params,  # noqa: F401  (registers every page's parameters before any page runs)
     presentation,
+    session_lock,
     state,
     uploads,
     warmup,  # noqa: F401  (heavy imports complete before any page runs: see app/warmup.py)
@@ -49,13 +50,15 @@ navigation = st.navigation(
         "Teach": [_page("lesson.py", "Lesson", ":material/school:")],
     }
 )
-page_name = navigation.url_path or "home"
-registered = page_name in state.PAGES
-if registered:
-    state.sync_from_url(page_name)  # a link from outside sets every control before they are drawn
-presentation.sidebar_controls()  # projector mode (top of the sidebar, before the page's controls)
-navigation.run()
-if registered:
-    state.publish(page_name)  # the address bar holds the whole view
-# "Share and export" (bottom of the sidebar); a link never carries an upload, and says so
-presentation.share_controls(navigation.url_path, uploads.link_note())
+# One script thread at a time per session (a click starts a new one before the old has stopped)
+with session_lock.session_lock(st.session_state):
+    page_name = navigation.url_path or "home"
+    registered = page_name in state.PAGES
+    if registered:
+        state.sync_from_url(page_name)  # a link from outside sets every control before they are drawn
+    presentation.sidebar_controls()  # projector mode (top of the sidebar, before the page's controls)
+    navigation.run()
+    if registered:
+        state.publish(page_name)  # the address bar holds the whole view
+    # "Share and export" (bottom of the sidebar); a link never carries an upload, and says so
+    presentation.share_controls(navigation.url_path, uploads.link_note())

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app import classroom, presentation, run_lock, state, widgets
+from app import classroom, presentation, session_lock, state, widgets
 from app import run_lifecycle as life
 from app.figures.dataset_training import (
     curves_figure,
@@ -57,7 +57,7 @@ def _run() -> DatasetTrainingRun | None:
     return SS.get("dt_run")
 
 
-@run_lock.holding(SS, "dt")
+@session_lock.holding(SS)
 def _carry_out(step: life.Step) -> None:
     """Enter ``step.state`` and carry out its effects (keep, build or drop the run; free the slot)."""
     SS.dt_life = step.state
@@ -166,7 +166,7 @@ def _view(run: DatasetTrainingRun) -> DatasetTrainingView:
     return view
 
 
-@run_lock.holding(SS, "dt")
+@session_lock.holding(SS)
 def _live_view() -> None:
     """One refresh: train (if running), then progress, curves, table, look-for, sweep and examples."""
     run = _run()
@@ -220,7 +220,6 @@ def _live_view() -> None:
     _examples(view)
 
 
-@run_lock.holding(SS, "dt")
 def _void_section(config: DatasetTrainingConfig, run: DatasetTrainingRun | None) -> None:
     """The void band: its share of the pixels, and each lane's gradient on it (exactly 0)."""
     source = run if run is not None and run.config.void_width else None

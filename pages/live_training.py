@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
-from app import classroom, presentation, run_lock, safe_text, state, uploads, widgets
+from app import classroom, presentation, safe_text, session_lock, state, uploads, widgets
 from app import run_lifecycle as life
 from app.figures.gradients import gradient_maps_figure
 from app.figures.training import (
@@ -62,7 +62,7 @@ def _run() -> TrainingRun | None:
     return SS.get("lt_run")
 
 
-@run_lock.holding(SS, "lt")
+@session_lock.holding(SS)
 def _carry_out(step: life.Step) -> None:
     """Enter ``step.state`` and carry out its effects (keep, build or drop the run; free the slot)."""
     SS.lt_life = step.state
@@ -166,7 +166,7 @@ def _curves(view: TrainingView, run: TrainingRun) -> object:
     return figure
 
 
-@run_lock.holding(SS, "lt")
+@session_lock.holding(SS)
 def _live_view() -> None:
     """One refresh: train (if running), then the progress, the masks, the curves and the table."""
     began = time.perf_counter()
@@ -229,7 +229,6 @@ def _live_view() -> None:
 
 
 # ------------------------------------------------------------------------------------------ after a run
-@run_lock.holding(SS, "lt")
 def _replay(run: TrainingRun) -> None:
     """Scrub through the masks kept every ``snapshot_every`` steps, up to the last step."""
     view = training_view(run)
@@ -262,7 +261,6 @@ def _replay(run: TrainingRun) -> None:
             cell.caption(f"{label('loss', key)}: no mask at step {at} (the lane stopped earlier)")
 
 
-@run_lock.holding(SS, "lt")
 def _push_now(run: TrainingRun) -> None:
     """∂L/∂z of CE and Lovász-Softmax at one lane's current prediction: where each would push now."""
     st.subheader("Where each loss would push now")
@@ -296,7 +294,6 @@ def _push_now(run: TrainingRun) -> None:
     )
 
 
-@run_lock.holding(SS, "lt")
 def _runs_kept(run: TrainingRun | None, lifecycle: life.Lifecycle) -> None:
     """Download this run; list, download and overlay the runs kept in this session."""
     saved = SS.get("lt_saved", [])
