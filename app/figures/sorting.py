@@ -204,8 +204,9 @@ def sorted_panels_figure(
     )
     for title in fig.layout.annotations:
         title.update(x=0.0, xanchor="left", font_size=14)
-    hover = [f"rank {i}: {'class c' if f else 'not c'}" for i, f in zip(ranks, fg_sorted, strict=True)]
-    _add_fg_bg_bars(fig, 1, ranks, errors_sorted, np.asarray(fg_sorted, dtype=bool), opacity, "m", ".3f")
+    fg = np.asarray(fg_sorted, dtype=bool)
+    hover = [f"rank {i}: {'class c' if f else 'not c'}" for i, f in zip(ranks, fg, strict=True)]
+    _add_fg_bg_bars(fig, 1, ranks, errors_sorted, fg, opacity, "m", ".3f")
     fig.add_trace(
         go.Scatter(
             x=ranks,
@@ -218,7 +219,7 @@ def sorted_panels_figure(
         row=2,
         col=1,
     )
-    _add_fg_bg_bars(fig, 3, ranks, grad, np.asarray(fg_sorted, dtype=bool), opacity, "g", ".4f")
+    _add_fg_bg_bars(fig, 3, ranks, grad, fg, opacity, "g", ".4f")
     running = np.cumsum(errors_sorted * grad)
     fig.add_trace(
         go.Scatter(
