@@ -21,6 +21,19 @@ def _wait_plots(page, count: int) -> None:
     page.wait_for_timeout(800)
 
 
+# Whether the running numbers show U_k − I_k = k (the prefix's fg and bg pixels add up to k).
+PREFIX_SIZE_JS = """
+(k) => {
+  const value = (label) => {
+    const metric = [...document.querySelectorAll('[data-testid="stMetric"]')]
+      .find((m) => m.textContent.includes(label));
+    return metric ? Number(metric.querySelector('[data-testid="stMetricValue"]').textContent) : NaN;
+  };
+  return value('U_k') - value('I_k') === k;
+}
+"""
+
+
 def _metric_value(page, label: str) -> str:
     metric = page.locator('[data-testid="stMetric"]', has_text=label).first
     return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
@@ -46,7 +59,7 @@ def test_sorting_errors_step_and_click(page, app_url, screenshot_dir):
     open_page(page, app_url, "sorting_errors")
     _wait_plots(page, 5)
     assert_no_exception_box(page)
-    before = _metric_value(page, "U_k")
+    assert page.evaluate(PREFIX_SIZE_JS, 12)
     # Step buttons move k by one; the URL follows (bound widget).
     page.get_by_role("button").filter(has=page.locator("span", has_text="chevron_right")).first.click()
     wait_idle(page)
@@ -58,7 +71,9 @@ def test_sorting_errors_step_and_click(page, app_url, screenshot_dir):
         slider.press("ArrowRight")
     wait_idle(page)
     page.wait_for_function("window.location.search.includes('se_k=16')", timeout=20_000)
-    assert _metric_value(page, "U_k") != before or _metric_value(page, "I_k") != ""
+    wait_idle(page)
+    # U_k − I_k = (fg + bg in the prefix) = k: the metrics follow the slider.
+    page.wait_for_function(PREFIX_SIZE_JS, arg=16, timeout=30_000)
     # Click the middle of the error map: the transparent scatter layer returns the pixel.
     error_map = page.locator(PLOT).nth(1)
     box = error_map.locator(".nsewdrag").first.bounding_box()
@@ -102,12 +117,24 @@ def test_iou_jaccard_renders_and_reacts(page, app_url, screenshot_dir):
     assert_no_exception_box(page)
     before = _metric_value(page, "Intersection")
     slider = page.locator('.st-key-ij_shift_x input[type="range"]')
+    assert slider.get_attribute("value") == "2"
     slider.focus()
     for _ in range(4):
         slider.press("ArrowLeft")
+    # Four steps of 0.5 from the default 2.0. Each press may start a run of its own; wait for the
+    # last value's run (the URL is written at its start), then for the page to settle.
+    page.wait_for_function("/[?&]ij_shift_x=0\\.0(&|$)/.test(window.location.search)", timeout=60_000)
     wait_idle(page)
-    page.wait_for_function("window.location.search.includes('ij_shift_x=')", timeout=20_000)
-    assert _metric_value(page, "Intersection") != before
+    page.wait_for_function(
+        """(before) => {
+            const metric = [...document.querySelectorAll('[data-testid="stMetric"]')]
+                .find((m) => m.innerText.includes('Intersection'));
+            const value = metric && metric.querySelector('[data-testid="stMetricValue"]');
+            return value !== null && value !== undefined && value.innerText.trim() !== before;
+        }""",
+        arg=before,
+        timeout=30_000,
+    )
     _shot(page, screenshot_dir, "understand_iou_jaccard")
 
 
