@@ -307,8 +307,14 @@ def plotly_chart(
 SCENE_TRACES = frozenset({"surface", "scatter3d", "mesh3d", "cone", "streamtube", "volume", "isosurface"})
 
 
+# How much farther the camera of a 3-D scene stands in projector mode: the scene draws smaller,
+# which leaves room for its larger axis titles in a narrow column.
+PROJECTOR_CAMERA_DISTANCE = 1.12
+
+
 def projector_figure(fig: Any) -> Any:
-    """A copy of ``fig`` for the projector: larger text, and taller unless it has a 3-D scene."""
+    """A copy of ``fig`` for the projector: larger text, and taller unless it has a 3-D scene
+    (then the same height, seen from ``PROJECTOR_CAMERA_DISTANCE`` times farther)."""
     import plotly.graph_objects as go
 
     big = go.Figure(fig)
@@ -316,6 +322,16 @@ def projector_figure(fig: Any) -> Any:
     size = (big.layout.font.size if big.layout.font and big.layout.font.size else 12) + 4
     in_scene = any(trace.type in SCENE_TRACES for trace in big.data)
     big.update_layout(height=height if in_scene else scaled_height(height, True), font={"size": size})
+    if in_scene:
+        eye = big.layout.scene.camera.eye
+        x, y, z = (1.25 if value is None else value for value in (eye.x, eye.y, eye.z))  # plotly's default
+        big.update_layout(
+            scene_camera_eye={
+                "x": x * PROJECTOR_CAMERA_DISTANCE,
+                "y": y * PROJECTOR_CAMERA_DISTANCE,
+                "z": z * PROJECTOR_CAMERA_DISTANCE,
+            }
+        )
     return big
 
 

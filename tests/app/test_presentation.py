@@ -78,8 +78,16 @@ def test_projector_figure_keeps_the_height_of_a_3d_scene():
     from app.presentation import projector_figure
 
     fig = go.Figure(go.Surface(z=[[0, 1], [1, 2]]), layout={"height": 560})
+    fig.update_layout(scene_camera_eye={"x": 2.0, "y": -2.1, "z": 1.0})
     big = projector_figure(fig)
     assert big.layout.height == 560 and big.layout.font.size > 12
+    # the larger titles get room: the camera stands farther on the same line of sight
+    eye = big.layout.scene.camera.eye
+    ratio = eye.x / 2.0
+    assert ratio > 1 and eye.y == pytest.approx(-2.1 * ratio) and eye.z == pytest.approx(1.0 * ratio)
+    assert fig.layout.scene.camera.eye.x == 2.0  # the original is untouched
+    default = projector_figure(go.Figure(go.Surface(z=[[0, 1], [1, 2]]))).layout.scene.camera.eye
+    assert default.x == default.y == default.z > 1.25  # plotly's default eye, moved back
 
 
 def _font_rem(css: str, selector: str) -> float:

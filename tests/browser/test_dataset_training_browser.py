@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import assert_no_exception_box, wait_idle
 
@@ -79,9 +80,10 @@ def test_training_refreshes_pauses_and_fits_the_window(page, app_url, screenshot
     paused_at = _train_then_pause(page)
     page.wait_for_timeout(1500)
     assert _step(page) == paused_at, "training went on after Pause"
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # curves, batch-size sweep
-    assert page.locator('[data-testid="stImage"]').count() >= 4 * (2 + 4)  # 4 scenes, 2 + 4 lanes
-    assert page.get_by_text("Look for:").count() == 1
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)  # curves, batch-size sweep
+    # 4 scenes, 2 + 4 lanes (the replay's images may arrive just after the rerun)
+    page.wait_for_function("document.querySelectorAll('[data-testid=\"stImage\"]').length >= 4 * (2 + 4)")
+    expect(page.get_by_text("Look for:")).to_have_count(1)
     assert_no_exception_box(page)
     assert page.evaluate(OVERFLOWS_JS) == []
     page.screenshot(path=str(screenshot_dir / "dataset_training_1400x1000.png"))

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from .conftest import assert_no_exception_box, open_page, wait_idle
 
 pytestmark = pytest.mark.browser
+STEP_6 = "6. An absent class costs exactly its largest error"
 
 
 def _click(page, name: str) -> None:
@@ -25,7 +26,7 @@ def test_lesson_walkthrough(page, app_url, screenshot_dir):
 
     _click(page, "Next")
     page.wait_for_url(re.compile(r"step=2"))
-    assert page.get_by_role("heading", name="2. IoU is a step function of the logits").count() == 1
+    expect(page.get_by_role("heading", name="2. IoU is a step function of the logits")).to_have_count(1)
 
     _click(page, "Reveal the answer")
     answer = page.locator('[data-testid="stAlertContentSuccess"]')
@@ -37,20 +38,20 @@ def test_lesson_walkthrough(page, app_url, screenshot_dir):
 
 def test_step_link_opens_the_page_with_its_preset(page, app_url, screenshot_dir):
     open_page(page, app_url, "lesson", "lesson=lovasz_in_45_minutes&step=6")
-    assert page.get_by_role("heading", name="6. An absent class costs exactly its largest error").count() == 1
+    expect(page.get_by_role("heading", name=STEP_6)).to_have_count(1)
     page.get_by_role("link", name=re.compile("Open Sorting errors")).click()
     page.wait_for_url(re.compile(r"/sorting_errors\?.*se_absent=true"))
     wait_idle(page)
     assert_no_exception_box(page)
     toggle = page.locator('[data-testid="stCheckbox"]').filter(has_text="Remove class c from the ground")
-    assert toggle.locator("input").first.is_checked()
+    expect(toggle.locator("input").first).to_be_checked()
     page.screenshot(path=str(screenshot_dir / "lesson_opened_sorting_errors.png"), full_page=True)
 
     # back to the lesson through the sidebar: the lesson keeps its place
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Lesson").click()
     wait_idle(page)
     page.wait_for_url(re.compile(r"step=6"))
-    assert page.get_by_role("heading", name="6. An absent class costs exactly its largest error").count() == 1
+    expect(page.get_by_role("heading", name=STEP_6)).to_have_count(1)
 
 
 def test_step_link_overrides_what_the_student_changed_before(page, app_url):

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 from .conftest import assert_no_exception_box, wait_idle
 
@@ -56,7 +57,8 @@ def test_live_training_refreshes_then_pauses(page, app_url, screenshot_dir):
     page.wait_for_timeout(1500)
     assert _step(page) == paused_at, "training went on after Pause"
     assert paused_at is not None and 0 < paused_at < 2000
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # curves, "where each loss would push"
+    # the curves and "where each loss would push"
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2)
     # truth + 3 masks, live and in the replay (the replay's images may arrive just after the rerun)
     images = "document.querySelectorAll('[data-testid=\"stImage\"]').length"
     try:
@@ -85,9 +87,10 @@ def test_the_default_run_from_preview_to_finish(page, app_url, screenshot_dir):
     shown = _progress(page)
     assert shown is not None and shown[2] == "finished" and shown[0] == shown[1] == 200, shown
     wait_idle(page, SLOW_MS)
-    table = page.locator('[data-testid="stTable"]').first.inner_text()
-    assert "200" in table and "199" not in table, "the table ends at the bar's step"
-    assert page.get_by_text("Look for:").count() == 1
+    table = page.locator('[data-testid="stTable"]').first
+    expect(table).to_contain_text("200")
+    assert "199" not in table.inner_text(), "the table ends at the bar's step"
+    expect(page.get_by_text("Look for:")).to_have_count(1)
     assert_no_exception_box(page)
     page.screenshot(path=str(screenshot_dir / "live_training_finished.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 3000})  # the main area scrolls: show all of it
@@ -118,7 +121,7 @@ def test_gradients_page_click_shows_pixel_numbers_and_clears(page, app_url, scre
             box = chart.locator(".nsewdrag").nth(1).bounding_box()
     wait_idle(page, SLOW_MS)
     assert_no_exception_box(page)
-    assert page.get_by_text("true class").count() >= 1
+    expect(page.get_by_text("true class").first).to_be_visible()
     assert "gr_row=-1" not in page.url, "the selected pixel is in the link"
     page.set_viewport_size({"width": 1400, "height": 2800})
     wait_idle(page, SLOW_MS)
