@@ -156,6 +156,13 @@ def open_page(tab, base_url: str, url_path: str = "", query: str = "") -> None:
     wait_idle(tab)
 
 
+def metric_value(tab, label: str):
+    """The value of the first metric whose label contains ``label`` (a locator: ``expect`` retries
+    it until a run has drawn what the test waits for)."""
+    metric = tab.locator('[data-testid="stMetric"]', has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]')
+
+
 def assert_no_exception_box(tab) -> None:
     boxes = tab.locator(EXCEPTION_SELECTOR)
     count = boxes.count()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
-from .conftest import assert_no_exception_box, open_page, settle_frames, wait_idle
+from .conftest import assert_no_exception_box, metric_value, open_page, settle_frames, wait_idle
 
 pytestmark = pytest.mark.browser
 PLOT = ".js-plotly-plot"
@@ -32,11 +33,6 @@ PREFIX_SIZE_JS = """
   return value('U_k') - value('I_k') === k;
 }
 """
-
-
-def _metric_value(page, label: str) -> str:
-    metric = page.locator('[data-testid="stMetric"]', has_text=label).first
-    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
 def _shot(page, screenshot_dir, name: str) -> None:
@@ -115,7 +111,7 @@ def test_iou_jaccard_renders_and_reacts(page, app_url, screenshot_dir):
     open_page(page, app_url, "iou_jaccard")
     _wait_plots(page, 5)
     assert_no_exception_box(page)
-    before = _metric_value(page, "Intersection")
+    before = metric_value(page, "Intersection").inner_text().strip()
     slider = page.locator('.st-key-ij_shift_x input[type="range"]')
     assert slider.get_attribute("value") == "2"
     slider.focus()
@@ -125,16 +121,7 @@ def test_iou_jaccard_renders_and_reacts(page, app_url, screenshot_dir):
     # last value's run (the URL is written at its start), then for the page to settle.
     page.wait_for_function("/[?&]ij_shift_x=0\\.0(&|$)/.test(window.location.search)", timeout=60_000)
     wait_idle(page)
-    page.wait_for_function(
-        """(before) => {
-            const metric = [...document.querySelectorAll('[data-testid="stMetric"]')]
-                .find((m) => m.innerText.includes('Intersection'));
-            const value = metric && metric.querySelector('[data-testid="stMetricValue"]');
-            return value !== null && value !== undefined && value.innerText.trim() !== before;
-        }""",
-        arg=before,
-        timeout=30_000,
-    )
+    expect(metric_value(page, "Intersection")).not_to_have_text(before, timeout=30_000)
     _shot(page, screenshot_dir, "understand_iou_jaccard")
 
 

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from lovasz_core.lab.views.your_data import example_case, your_data_view
 
-from .conftest import assert_no_exception_box, rerun_and_wait, settle_frames, wait_idle
+from .conftest import assert_no_exception_box, metric_value, rerun_and_wait, settle_frames, wait_idle
 from .uploading import upload, uploader, write_npy, write_png
 
 pytestmark = pytest.mark.browser
@@ -55,13 +55,8 @@ def _png_bytes(array: np.ndarray) -> bytes:
 # ------------------------------------------------------------------------------------ page helpers
 
 
-def _metric_locator(page, label: str):
-    metric = page.locator('[data-testid="stMetric"]', has_text=label).first
-    return metric.locator('[data-testid="stMetricValue"]')
-
-
 def _metric(page, label: str) -> str:
-    return _metric_locator(page, label).inner_text().strip()
+    return metric_value(page, label).inner_text().strip()
 
 
 def _errors(page) -> list[str]:
@@ -206,7 +201,7 @@ def test_painting_a_box_changes_the_mask_and_undo_restores_it(page, app_url):
     page.get_by_text("1 stroke(s) so far").wait_for(timeout=30_000)
     # The stroke count is drawn above the metrics: wait for the rest of that run.
     wait_idle(page)
-    expect(_metric_locator(page, "void pixels ignored")).not_to_have_text(before, timeout=30_000)
+    expect(metric_value(page, "void pixels ignored")).not_to_have_text(before, timeout=30_000)
     after = _metric(page, "void pixels ignored")
     assert int(after.replace(",", "")) > int(before.replace(",", ""))
     rerun_and_wait(page, page.get_by_role("button", name="Undo").click)
