@@ -312,16 +312,37 @@ SCENE_TRACES = frozenset({"surface", "scatter3d", "mesh3d", "cone", "streamtube"
 PROJECTOR_CAMERA_DISTANCE = 1.12
 
 
+# How much larger every text of a chart is in projector mode, in px.
+PROJECTOR_FONT_STEP = 4
+
+
 def projector_figure(fig: Any) -> Any:
-    """A copy of ``fig`` for the projector: larger text, and taller unless it has a 3-D scene
-    (then the same height, seen from ``PROJECTOR_CAMERA_DISTANCE`` times farther)."""
+    """A copy of ``fig`` for the projector: every text ``PROJECTOR_FONT_STEP`` px larger, and
+    taller unless it has a 3-D scene (then the same height, seen from
+    ``PROJECTOR_CAMERA_DISTANCE`` times farther).
+
+    Streamlit's chart theme gives ticks, axis titles and legends sizes of their own (12–14 px),
+    which the layout's font does not reach: those are set here explicitly.
+    """
     import plotly.graph_objects as go
 
     big = go.Figure(fig)
     height = int(big.layout.height or 450)
-    size = (big.layout.font.size if big.layout.font and big.layout.font.size else 12) + 4
+    base = big.layout.font.size if big.layout.font and big.layout.font.size else 12
+    size = base + PROJECTOR_FONT_STEP
     in_scene = any(trace.type in SCENE_TRACES for trace in big.data)
     big.update_layout(height=height if in_scene else scaled_height(height, True), font={"size": size})
+    if big.layout.title.text:
+        big.update_layout(title_font_size=(big.layout.title.font.size or base + 2) + PROJECTOR_FONT_STEP)
+    for note in big.layout.annotations:  # subplot titles and notes with a size of their own
+        if note.font.size:
+            note.font.size += PROJECTOR_FONT_STEP
+    big.update_layout(legend_font_size=size - 2)
+    for name in {getattr(trace, "coloraxis", None) for trace in big.data} - {None}:
+        big.layout[name].colorbar.tickfont.size = size - 2  # a shared colour axis's colour bar
+    if not in_scene:  # (axis settings on a scene-only figure would draw empty 2-D axes)
+        big.update_xaxes(tickfont_size=size - 2, title_font_size=size)
+        big.update_yaxes(tickfont_size=size - 2, title_font_size=size)
     if in_scene:
         eye = big.layout.scene.camera.eye
         x, y, z = (1.25 if value is None else value for value in (eye.x, eye.y, eye.z))  # plotly's default

@@ -73,6 +73,31 @@ def test_projector_figure_is_a_taller_copy_with_larger_text():
     assert fig.layout.height == 300 and fig.layout.font.size is None  # the original is untouched
 
 
+def test_projector_figure_enlarges_every_text_streamlit_sizes_on_its_own():
+    """Streamlit's chart theme sets ticks, axis titles and legends to 12–14 px, out of the
+    layout font's reach: the projector copy sets each of them, and titles and notes, larger."""
+    from app.presentation import PROJECTOR_FONT_STEP, projector_figure
+
+    fig = go.Figure(
+        [go.Scatter(x=[1], y=[2], name="a"), go.Heatmap(z=[[1, 2]], coloraxis="coloraxis")],
+        layout={"font": {"size": 14}, "title": {"text": "T", "font": {"size": 16}}},
+    )
+    fig.add_annotation(text="panel title", font={"size": 14}, x=0, y=1, showarrow=False)
+    fig.add_annotation(text="follows the layout font", x=0, y=0, showarrow=False)
+    big = projector_figure(fig)
+    size = 14 + PROJECTOR_FONT_STEP
+    assert big.layout.font.size == size
+    assert big.layout.xaxis.tickfont.size == big.layout.yaxis.tickfont.size == size - 2 > 12
+    assert big.layout.xaxis.title.font.size == big.layout.yaxis.title.font.size == size > 14
+    assert big.layout.legend.font.size == size - 2
+    assert big.layout.coloraxis.colorbar.tickfont.size == size - 2
+    assert big.layout.title.font.size == 16 + PROJECTOR_FONT_STEP
+    assert [note.font.size for note in big.layout.annotations] == [14 + PROJECTOR_FONT_STEP, None]
+    assert fig.layout.xaxis.tickfont.size is None and fig.layout.annotations[0].font.size == 14  # a copy
+    plain = projector_figure(go.Figure(go.Bar(x=[1], y=[2])))
+    assert plain.layout.coloraxis.to_plotly_json() == {}  # no colour axis made up
+
+
 def test_projector_figure_keeps_the_height_of_a_3d_scene():
     """plotly sizes a 3-D scene by the plot's height: taller would cut it off in a narrow column."""
     from app.presentation import projector_figure
@@ -88,6 +113,7 @@ def test_projector_figure_keeps_the_height_of_a_3d_scene():
     assert fig.layout.scene.camera.eye.x == 2.0  # the original is untouched
     default = projector_figure(go.Figure(go.Surface(z=[[0, 1], [1, 2]]))).layout.scene.camera.eye
     assert default.x == default.y == default.z > 1.25  # plotly's default eye, moved back
+    assert big.layout.xaxis.to_plotly_json() == {}  # no 2-D axes drawn over the scene
 
 
 def _font_rem(css: str, selector: str) -> float:

@@ -122,6 +122,20 @@ SMALL_VALUES_JS = """
 })
 """
 
+# Chart texts that a projector shows smaller than ``least`` px, as "selector "text": size px"
+# (ticks, axis titles, legends, colour bars, titles and notes of every plotly chart).
+PROJECTOR_CHART_TEXT_MIN = 14
+SMALL_CHART_TEXT_JS = """
+(least) => {
+  const selectors = ['.xtick text', '.ytick text', '.g-xtitle text', '.g-ytitle text', '.legendtext',
+                     '.cbaxis text', '.annotation-text', '.gtitle'];
+  return selectors.flatMap((selector) => [...document.querySelectorAll(`.js-plotly-plot ${selector}`)]
+    .filter((el) => el.textContent.trim() && parseFloat(getComputedStyle(el).fontSize) < least)
+    .map((el) => `${selector} "${el.textContent.trim().slice(0, 30)}": ${getComputedStyle(el).fontSize}`))
+    .slice(0, 12);
+}
+"""
+
 SIDEBAR_SETTLED_JS = """
 (open) => {
   const sidebar = document.querySelector('[data-testid="stSidebar"]');
@@ -199,6 +213,11 @@ def _measure(browser, app_url, screenshot_dir, url_path, sizes, query, sidebar_o
             _settle(tab, sidebar_open)
             problems = tab.evaluate(OVERFLOWS_JS)
             small = tab.evaluate(SMALL_VALUES_JS)
+            tiny = (
+                tab.evaluate(SMALL_CHART_TEXT_JS, PROJECTOR_CHART_TEXT_MIN)
+                if "projector=true" in query
+                else []
+            )
             suffix = f"_{width}x{height}" if len(sizes) > 1 else ""
             _screenshots(tab, str(screenshot_dir / f"{prefix}_{url_path}{suffix}"))
             where = f"/{url_path}?{query} at {width}×{height}"
@@ -206,6 +225,10 @@ def _measure(browser, app_url, screenshot_dir, url_path, sizes, query, sidebar_o
                 failures.append(f"{len(problems)} element(s) overflow on {where}:\n" + "\n".join(problems))
             if small:
                 failures.append(f"metric values smaller than their labels on {where}:\n" + "\n".join(small))
+            if tiny:
+                failures.append(
+                    f"chart text under {PROJECTOR_CHART_TEXT_MIN} px on {where}:\n" + "\n".join(tiny)
+                )
         if sidebar_open:  # after the screenshots: late requests (fonts, the favicon) are in
             failures += _outside_hosts(tab, app_url, requests)
     finally:
@@ -215,7 +238,8 @@ def _measure(browser, app_url, screenshot_dir, url_path, sizes, query, sidebar_o
 
 @pytest.mark.parametrize("url_path", PAGES)
 def test_projector_mode_fits_a_projector(browser, app_url, screenshot_dir, url_path):
-    """Projector mode at 1024 × 768 and 1280 × 720: the sidebar starts closed, nothing is cut off."""
+    """Projector mode at 1024 × 768 and 1280 × 720: the sidebar starts closed, nothing is cut off,
+    and every chart text is at least ``PROJECTOR_CHART_TEXT_MIN`` px."""
     failures = _measure(
         browser, app_url, screenshot_dir, url_path, PROJECTOR_SIZES, "projector=true", False, "projector"
     )
