@@ -343,7 +343,7 @@ def projector_figure(fig: Any) -> Any:
     if not in_scene:  # (axis settings on a scene-only figure would draw empty 2-D axes)
         big.update_xaxes(tickfont_size=size - 2, title_font_size=size)
         big.update_yaxes(tickfont_size=size - 2, title_font_size=size)
-    if in_scene:
+    else:
         eye = big.layout.scene.camera.eye
         x, y, z = (1.25 if value is None else value for value in (eye.x, eye.y, eye.z))  # plotly's default
         big.update_layout(
