@@ -337,12 +337,13 @@ def projector_figure(fig: Any) -> Any:
     for note in big.layout.annotations:  # subplot titles and notes with a size of their own
         if note.font.size:
             note.font.size += PROJECTOR_FONT_STEP
-    big.update_layout(legend_font_size=size - 2)
+    small = size - 2  # ticks, legends, colour bars
+    big.update_layout(legend_font_size=small)
     for name in {getattr(trace, "coloraxis", None) for trace in big.data} - {None}:
-        big.layout[name].colorbar.tickfont.size = size - 2  # a shared colour axis's colour bar
+        big.layout[name].colorbar.tickfont.size = small  # a shared colour axis's colour bar
     if not in_scene:  # (axis settings on a scene-only figure would draw empty 2-D axes)
-        big.update_xaxes(tickfont_size=size - 2, title_font_size=size)
-        big.update_yaxes(tickfont_size=size - 2, title_font_size=size)
+        big.update_xaxes(tickfont_size=small, title_font_size=size)
+        big.update_yaxes(tickfont_size=small, title_font_size=size)
     else:
         eye = big.layout.scene.camera.eye
         x, y, z = (1.25 if value is None else value for value in (eye.x, eye.y, eye.z))  # plotly's default

@@ -12,9 +12,11 @@ from .conftest import assert_no_exception_box, open_page, wait_idle
 pytestmark = pytest.mark.browser
 
 
+PARAGRAPH = '[data-testid="stMain"] [data-testid="stMarkdownContainer"] p'
+
+
 def _font_px(page) -> float:
-    paragraph = page.locator('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p').first
-    return float(paragraph.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+    return float(page.locator(PARAGRAPH).first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
 
 
 def test_projector_mode_enlarges_the_text(page, app_url, screenshot_dir):
@@ -25,11 +27,11 @@ def test_projector_mode_enlarges_the_text(page, app_url, screenshot_dir):
     expect(page).to_have_url(re.compile(r"projector=true"))
     # The URL is written when the run starts; the larger text comes with the run's styles.
     page.wait_for_function(
-        """(least) => {
-            const p = document.querySelector('[data-testid="stMain"] [data-testid="stMarkdownContainer"] p');
+        """([selector, least]) => {
+            const p = document.querySelector(selector);
             return p !== null && parseFloat(getComputedStyle(p).fontSize) > least;
         }""",
-        arg=normal * 1.15,
+        arg=[PARAGRAPH, normal * 1.15],
         timeout=30_000,
     )
     expect(page.get_by_text("Teacher notes")).to_have_count(0)

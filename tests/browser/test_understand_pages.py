@@ -65,7 +65,6 @@ def test_sorting_errors_step_and_click(page, app_url, screenshot_dir):
     slider.focus()
     for _ in range(3):
         slider.press("ArrowRight")
-    wait_idle(page)
     page.wait_for_function("window.location.search.includes('se_k=16')", timeout=20_000)
     wait_idle(page)
     # U_k − I_k = (fg + bg in the prefix) = k: the metrics follow the slider.
